@@ -1,0 +1,1 @@
+"""Test helpers shared by the suite: real git repositories and Django projects on disk."""
