@@ -1,0 +1,263 @@
+"""Where a check reads files from: the working tree, a commit, or a branch merged with a base.
+
+A ``Source`` lists POSIX paths relative to its ``root`` and reads many files at once; the
+git-backed ones read every blob through one ``git cat-file --batch`` process and never check
+anything out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import weakref
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, TypeVar
+
+from migration_ci import git
+from migration_ci.errors import GitError, MigrationFileError
+from migration_ci.specs import Side
+
+_T = TypeVar("_T", bound="_GitBacked")
+
+DEFAULT_EXCLUDES = frozenset({
+    "node_modules", "__pycache__", "site-packages", "venv", "env",
+    "build", "dist", "htmlcov", "__pypackages__",
+})
+"""Directory names never scanned. Any directory whose name starts with "." (.git, .venv, .tox,
+.nox, .mypy_cache, ...), ends with ".egg-info", or holds a ``pyvenv.cfg`` (a virtualenv of any
+name) is skipped too: none of them can hold a project's own migrations package."""
+
+
+class Source(Protocol):
+    root: Path  # where paths are relative to
+
+    def list_paths(self) -> list[str]: ...  # POSIX relative paths of all files, sorted
+
+    def read_many(self, paths: Sequence[str]) -> dict[str, bytes]: ...
+
+    def side_of(self, path: str) -> Side: ...
+
+
+def is_excluded_dir(name: str, exclude_dirs: Collection[str]) -> bool:
+    return name.startswith(".") or name in exclude_dirs or name.endswith(".egg-info")
+
+
+def is_excluded_path(path: str, exclude_dirs: Collection[str]) -> bool:
+    """Whether a file path lies under an excluded directory."""
+    return any(is_excluded_dir(part, exclude_dirs) for part in path.split("/")[:-1])
+
+
+class WorkingTree:
+    """The files on disk under ``root``."""
+
+    def __init__(self, root: Path, exclude_dirs: Collection[str] = DEFAULT_EXCLUDES) -> None:
+        self.root = Path(root)
+        self.exclude_dirs = frozenset(exclude_dirs)
+
+    def list_paths(self) -> list[str]:
+        paths: list[str] = []
+        stack = [("", os.fspath(self.root))]
+        while stack:
+            prefix, directory = stack.pop()
+            try:
+                with os.scandir(directory) as scan:
+                    entries = list(scan)
+            except (NotADirectoryError, PermissionError):
+                continue
+            if prefix and any(entry.name == "pyvenv.cfg" for entry in entries):
+                continue
+            for entry in entries:
+                # Symlinked directories are not followed (no loops); symlinked files are read.
+                if entry.is_dir(follow_symlinks=False):
+                    if not is_excluded_dir(entry.name, self.exclude_dirs):
+                        stack.append((f"{prefix}{entry.name}/", entry.path))
+                elif entry.is_file():
+                    paths.append(prefix + entry.name)
+        paths.sort()
+        return paths
+
+    def read_many(self, paths: Sequence[str]) -> dict[str, bytes]:
+        base = os.fspath(self.root)
+        contents: dict[str, bytes] = {}
+        for path in paths:
+            try:
+                with open(os.path.join(base, path), "rb") as file:
+                    contents[path] = file.read()
+            except OSError as exc:
+                raise MigrationFileError(
+                    f"Cannot read '{path}': {exc.strerror}.",
+                    f"Check that the file exists under '{self.root}' and is readable.",
+                ) from exc
+        return contents
+
+    def side_of(self, path: str) -> Side:
+        return "both"
+
+
+class _GitBacked:
+    """Owns (or borrows) the ``BlobReader`` of a git-backed source."""
+
+    root: Path
+    _reader: git.BlobReader
+
+    def _own_reader(self) -> None:
+        self._reader = git.BlobReader(self.root)
+        self._close = weakref.finalize(self, self._reader.close)
+
+    def close(self) -> None:
+        if hasattr(self, "_close"):
+            self._close()
+
+    def __enter__(self: _T) -> _T:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class GitTree(_GitBacked):
+    """The files of one commit, read without checking it out."""
+
+    def __init__(
+        self, root: Path, ref: str, exclude_dirs: Collection[str] = DEFAULT_EXCLUDES
+    ) -> None:
+        self.root = git.toplevel(Path(root))
+        self.ref = ref
+        self.sha = git.resolve_commit(self.root, ref)
+        self.blobs = _included(git.ls_tree(self.root, self.sha), exclude_dirs)
+        self._own_reader()
+
+    def list_paths(self) -> list[str]:
+        return sorted(self.blobs)
+
+    def read_many(self, paths: Sequence[str]) -> dict[str, bytes]:
+        contents = self._reader.read(self.blobs[path] for path in paths)
+        return {path: contents[self.blobs[path]] for path in paths}
+
+    def side_of(self, path: str) -> Side:
+        return "both"
+
+
+@dataclass(frozen=True)
+class MergedEntry:
+    """A path of the merged tree: who contributed it and the blobs the base side has."""
+
+    side: Side
+    base_blob: str | None  # the base commit's blob, None when only the head has the path
+    ancestor_blob: str | None  # the merge base's blob, None when it did not have the path
+
+
+def merge_paths(
+    head: Collection[str], base: Mapping[str, str], ancestor: Mapping[str, str]
+) -> dict[str, MergedEntry]:
+    """The paths a merge of head and base keeps, by git's 3-way rule on file sets.
+
+    A path is kept when both sides have it, or when one side has it and the merge base did
+    not (that side added it); a path the merge base had and one side no longer has was
+    deleted there and is dropped.
+    """
+    head_set = set(head)
+    merged: dict[str, MergedEntry] = {}
+    for path in head_set:
+        if path in base:
+            merged[path] = MergedEntry("both", base[path], ancestor.get(path))
+        elif path not in ancestor:
+            merged[path] = MergedEntry("branch", None, None)
+    for path, blob in base.items():
+        if path not in head_set and path not in ancestor:
+            merged[path] = MergedEntry("base", blob, None)
+    return merged
+
+
+class MergedTree(_GitBacked):
+    """The working tree (or ``head``) merged with ``base_ref``, without checking anything out.
+
+    Content follows git's 3-way merge: the head's version, unless the head left the file as
+    the merge base had it, then the base's. ``side_of`` tells who contributed a path.
+    """
+
+    def __init__(
+        self, root: Path, base_ref: str, head: Source | None = None,
+        exclude_dirs: Collection[str] = DEFAULT_EXCLUDES,
+    ) -> None:
+        self.root = git.toplevel(Path(root))
+        self.base_ref = base_ref
+        self._head: Source = WorkingTree(self.root, exclude_dirs) if head is None else head
+        if Path(self._head.root).resolve() != self.root.resolve():
+            raise ValueError(f"head source root {self._head.root} is not {self.root}")
+        self.base_sha = git.resolve_commit(self.root, base_ref)
+        self.head_sha = (
+            self._head.sha if isinstance(self._head, GitTree) else git.head_sha(self.root)
+        )
+        self.merge_base_sha = self._find_merge_base()
+        self._entries = merge_paths(
+            self._head.list_paths(),
+            _included(git.ls_tree(self.root, self.base_sha), exclude_dirs),
+            _included(git.ls_tree(self.root, self.merge_base_sha), exclude_dirs),
+        )
+        if isinstance(self._head, GitTree):
+            self._reader = self._head._reader  # one cat-file process for both sides
+        else:
+            self._own_reader()
+
+    def _find_merge_base(self) -> str:
+        sha = git.merge_base(self.root, self.head_sha, self.base_sha)
+        if sha is None:
+            raise GitError(
+                f"HEAD and '{self.base_ref}' share no history in '{self.root}'.",
+                "Pass as --base the branch this one will be merged into.",
+            )
+        return sha
+
+    def list_paths(self) -> list[str]:
+        return sorted(self._entries)
+
+    def side_of(self, path: str) -> Side:
+        return self._entries[path].side
+
+    def read_many(self, paths: Sequence[str]) -> dict[str, bytes]:
+        entries = {path: self._entries[path] for path in paths}
+        head_data = self._head.read_many([p for p, e in entries.items() if e.side != "base"])
+        from_base: dict[str, str] = {}
+        contents: dict[str, bytes] = {}
+        for path, entry in entries.items():
+            if entry.base_blob is not None and (
+                path not in head_data or self._takes_base(path, head_data[path], entry)
+            ):
+                from_base[path] = entry.base_blob
+            else:
+                contents[path] = head_data[path]
+        blobs = self._reader.read(from_base.values())
+        contents.update((path, blobs[blob]) for path, blob in from_base.items())
+        return {path: contents[path] for path in paths}
+
+    def _takes_base(self, path: str, data: bytes, entry: MergedEntry) -> bool:
+        """Whether the head left ``path`` as the merge base had it while the base changed it."""
+        if entry.ancestor_blob is None or entry.base_blob == entry.ancestor_blob:
+            return False
+        if isinstance(self._head, GitTree):
+            return self._head.blobs[path] == entry.ancestor_blob
+        if blob_id(data, entry.ancestor_blob) == entry.ancestor_blob:
+            return True
+        # core.autocrlf checkouts hold CRLF files whose committed blobs have LF endings.
+        return b"\r\n" in data and (
+            blob_id(data.replace(b"\r\n", b"\n"), entry.ancestor_blob) == entry.ancestor_blob
+        )
+
+
+def blob_id(data: bytes, like: str) -> str:
+    """Git's object id of a blob with ``data``, in the hash format of the object id ``like``."""
+    digest = hashlib.sha256() if len(like) == 64 else hashlib.sha1(usedforsecurity=False)
+    digest.update(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def _included(files: Mapping[str, str], exclude_dirs: Collection[str]) -> dict[str, str]:
+    return {p: sha for p, sha in files.items() if not is_excluded_path(p, exclude_dirs)}
