@@ -1,0 +1,101 @@
+"""The check activity: which apps have more than one leaf migration, here or once merged.
+
+Glue: every collaborator comes in as a parameter or is one of our adapters; the rules
+live in the pure core (scan, parse, graph, merge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from migration_ci import scan
+from migration_ci.config import Config
+from migration_ci.graph import Graph
+from migration_ci.merge import describe_conflicts
+from migration_ci.sources import MergedTree, Source, WorkingTree
+from migration_ci.specs import CheckResult, Key, MigrationPackage, MigrationSpec
+
+Engine = Literal["static", "django"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A check result with what produced it, for the activities that build on a check."""
+
+    result: CheckResult
+    graph: Graph
+    specs: Mapping[Key, MigrationSpec]
+    packages: tuple[MigrationPackage, ...]
+    source: Source
+
+
+def open_source(root: Path, base: str | None) -> Source:
+    """The working tree, or the merge of it with ``base`` when a base ref is given."""
+    return MergedTree(root, base) if base else WorkingTree(root)
+
+
+def in_scanned_paths(path: str, roots: Sequence[str]) -> bool:
+    if any(r in (".", "") for r in roots):
+        return True
+    parts = PurePosixPath(path).parts
+    return any(parts[: len(PurePosixPath(r).parts)] == PurePosixPath(r).parts for r in roots)
+
+
+def analyze(source: Source, config: Config) -> Analysis:
+    """Static engine: read the migration files with ``ast``; no project code is imported."""
+    paths = [p for p in source.list_paths() if in_scanned_paths(p, config.paths)]
+    packages = tuple(
+        scan.find_packages(
+            paths, source.read_many, label_overrides=config.app_labels, exclude=config.exclude
+        )
+    )
+    specs = scan.load_specs(packages, source.read_many, config.auth_user_model)
+    graph = Graph.build(specs, {p.app_label for p in packages})
+    return _finish("static", graph, {s.key: s for s in specs}, packages, source)
+
+
+def analyze_loaded(source: Source, settings: str, project_dir: Path) -> Analysis:
+    """Django-loaded engine: the project's own loader gives the graph (working tree only)."""
+    from migration_ci.loaded import load_project_graph
+
+    graph, specs = load_project_graph(settings, project_dir)
+    packages = _packages_from_specs(specs.values(), project_dir, source.root)
+    return _finish("django", graph, specs, packages, source)
+
+
+def _packages_from_specs(
+    specs: object, project_dir: Path, root: Path
+) -> tuple[MigrationPackage, ...]:
+    dirs: dict[str, str] = {}
+    for spec in specs:  # type: ignore[attr-defined]
+        dirs.setdefault(spec.app_label, str(PurePosixPath(spec.path).parent))
+    return tuple(
+        MigrationPackage(app_label=app, app_dir=str(PurePosixPath(d).parent), migrations_dir=d)
+        for app, d in sorted(dirs.items())
+    )
+
+
+def _finish(
+    engine: Engine,
+    graph: Graph,
+    specs: Mapping[Key, MigrationSpec],
+    packages: tuple[MigrationPackage, ...],
+    source: Source,
+) -> Analysis:
+    dirs = {p.app_label: p.migrations_dir for p in packages}
+    conflicts = describe_conflicts(graph, specs, source.side_of, dirs)
+    warnings = tuple(w for key in sorted(specs) for w in specs[key].warnings)
+    result = CheckResult(
+        engine=engine,
+        conflicts=conflicts,
+        leaves=graph.leaves(),
+        warnings=warnings,
+        base_ref=getattr(source, "base_ref", None),
+        base_sha=getattr(source, "base_sha", None),
+        head_sha=getattr(source, "head_sha", None),
+        migration_count=len(specs),
+    )
+    return Analysis(result, graph, specs, packages, source)

@@ -1,0 +1,209 @@
+"""Command-line entry point: ``migration-ci`` / ``python -m migration_ci`` / pre-commit hooks."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from migration_ci import __version__
+from migration_ci.config import STRATEGIES, Config, load_config
+from migration_ci.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    MigrationCIError,
+)
+
+FORMATS = ("text", "json", "github")
+ENGINES = ("auto", "static", "django")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="migration-ci",
+        description="Find, fix and verify forked Django migration leaves.",
+        epilog="Exit codes: 0 clean, 1 findings, 2 bad input or usage, 3 unexpected error.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="report apps with more than one leaf migration")
+    _add_common(check)
+    check.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    check.add_argument(
+        "--fix", action="store_true", help="also write the fix (exit 1 so you stage it)"
+    )
+    check.add_argument("--strategy", choices=STRATEGIES, help="fix strategy (default: merge)")
+
+    fix = sub.add_parser("fix", help="write the merge migration (or rebase) for each conflict")
+    _add_common(fix)
+    fix.add_argument("--strategy", choices=STRATEGIES, help="merge (default) or rebase")
+    fix.add_argument("--format", choices=FORMATS, default="text", help="output format")
+
+    demo = sub.add_parser("demo", help="run the check on a bundled example project")
+    demo.add_argument("--keep", metavar="DIR", help="build the example repository in DIR")
+
+    from migration_ci import cli_django
+
+    cli_django.add_parsers(sub, _add_common)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root", metavar="DIR", help="repository root (default: the git top level, else .)"
+    )
+    parser.add_argument(
+        "--base", metavar="REF", help="judge the merge of this tree with REF (e.g. origin/main)"
+    )
+    parser.add_argument(
+        "--settings", metavar="MODULE", help="use Django's own loader with this settings module"
+    )
+    parser.add_argument(
+        "--project-dir", metavar="DIR", help="folder put on sys.path for --settings"
+    )
+    parser.add_argument(
+        "--auth-user-model", metavar="APP.MODEL", help="AUTH_USER_MODEL for swappable deps"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="static reads files with ast; django uses the project's loader; auto (default) "
+        "picks django when a settings module is given",
+    )
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(out)
+        return EXIT_BAD_INPUT
+    try:
+        return _dispatch(args, out)
+    except MigrationCIError as exc:
+        print(f"migration-ci: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("migration-ci: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one place that catches everything: report, don't crash
+        if os.environ.get("MIGRATION_CI_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"migration-ci: unexpected error: {type(exc).__name__}: {exc}. "
+            "Rerun with MIGRATION_CI_DEBUG=1 for the traceback and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+
+
+def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "demo":
+        from migration_ci.demo import run_demo
+
+        return run_demo(out, keep=Path(args.keep) if args.keep else None)
+    if args.command in ("check", "fix"):
+        return _check_or_fix(args, out)
+    from migration_ci import cli_django
+
+    return cli_django.dispatch(args, out)
+
+
+def resolve_root(args: argparse.Namespace) -> Path:
+    """``--root``, else the git top level of the current folder, else the current folder."""
+    if args.root:
+        root = Path(args.root).resolve()
+        if not root.is_dir():
+            raise MigrationCIError(f"--root {args.root!r} is not a folder.")
+        return root
+    from migration_ci import git
+
+    try:
+        return git.toplevel(Path.cwd())
+    except MigrationCIError:
+        if getattr(args, "base", None):
+            raise
+        return Path.cwd().resolve()
+
+
+def load_settings(args: argparse.Namespace, root: Path) -> Config:
+    """The config file, overridden by the flags given on the command line."""
+    config = load_config(root).override(
+        base=args.base,
+        settings=args.settings,
+        project_dir=args.project_dir,
+        auth_user_model=args.auth_user_model,
+        strategy=getattr(args, "strategy", None),
+    )
+    if config.settings is None and os.environ.get("DJANGO_SETTINGS_MODULE"):
+        config = config.override(settings=os.environ["DJANGO_SETTINGS_MODULE"])
+    return config
+
+
+def use_django_engine(args: argparse.Namespace, config: Config) -> bool:
+    if args.engine == "django" and not config.settings:
+        raise MigrationCIError(
+            "--engine django needs a settings module.",
+            "Pass --settings mysite.settings or set DJANGO_SETTINGS_MODULE.",
+        )
+    return args.engine == "django" or (args.engine == "auto" and bool(config.settings))
+
+
+def _check_or_fix(args: argparse.Namespace, out: TextIO) -> int:
+    from migration_ci import report
+    from migration_ci.check import analyze, analyze_loaded, open_source
+
+    root = resolve_root(args)
+    config = load_settings(args, root)
+    source = open_source(root, config.base)
+    if use_django_engine(args, config):
+        assert config.settings is not None
+        analysis = analyze_loaded(source, config.settings, root / config.project_dir)
+    else:
+        analysis = analyze(source, config)
+    result = analysis.result
+    writes_fix = args.command == "fix" or args.fix
+    render = {"text": report.render_text, "json": report.render_json}.get(args.format)
+    if args.format == "github":
+        out.write(report.render_github(result))
+    elif not (writes_fix and args.format == "text"):
+        assert render is not None
+        out.write(render(result))
+    if not writes_fix:
+        return EXIT_FINDINGS if result.has_conflicts else EXIT_OK
+    return _write_fix(analysis, root, config, out, quiet=args.format != "text")
+
+
+def _write_fix(analysis: object, root: Path, config: Config, out: TextIO, *, quiet: bool) -> int:
+    from migration_ci import report
+    from migration_ci.check import Analysis
+    from migration_ci.fix import fix_conflicts
+
+    assert isinstance(analysis, Analysis)
+    result = analysis.result
+    if not result.has_conflicts:
+        if not quiet:
+            out.write(report.summary_line(result))
+            out.write("\n")
+        return EXIT_OK
+    if not quiet:
+        out.write(report.render_text(result))
+    fixed = fix_conflicts(
+        root, result.conflicts, analysis.specs, strategy=config.strategy, graph=analysis.graph
+    )
+    if not quiet:
+        for path in fixed.written:
+            out.write(f"Wrote {path}\n")
+        for old, new in fixed.renamed:
+            out.write(f"Renamed {old} -> {new}\n")
+        out.write("Review and commit the new files (git add them), then push.\n")
+    return EXIT_FINDINGS

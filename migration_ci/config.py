@@ -1,0 +1,107 @@
+"""The optional `.migration-ci.yml` at the repository root, shared by every entry point.
+
+Command-line flags override it; an unknown key is an error naming the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import yaml
+
+from migration_ci.errors import ConfigError
+
+CONFIG_FILE = ".migration-ci.yml"
+
+Strategy = Literal["merge", "rebase"]
+STRATEGIES: tuple[Strategy, ...] = ("merge", "rebase")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings every entry point shares; see README "Configuration"."""
+
+    paths: tuple[str, ...] = (".",)  # folders to scan for migrations, relative to the root
+    exclude: tuple[str, ...] = ()  # fnmatch globs of paths to skip
+    app_labels: Mapping[str, str] = field(default_factory=dict)  # app folder -> label
+    auth_user_model: str = "auth.User"
+    settings: str | None = None  # DJANGO_SETTINGS_MODULE for the Django-loaded engine
+    project_dir: str = "."  # folder put on sys.path when the project is loaded
+    base: str | None = None  # base ref for --base
+    strategy: Strategy = "merge"
+    database_url: str | None = None
+
+    def override(self, **values: Any) -> Config:
+        """A copy with every value that is not None replaced."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+_KEYS = {f.name.replace("_", "-"): f.name for f in fields(Config)}
+
+
+def load_config(root: Path) -> Config:
+    """Read ``root/.migration-ci.yml``; the defaults when it does not exist."""
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return Config()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{CONFIG_FILE}: not valid YAML ({_one_line(exc)}).",
+            "Fix the file or delete it to use the defaults.",
+        ) from exc
+    if data is None:
+        return Config()
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{CONFIG_FILE}: expected a mapping of settings, got {type(data).__name__}.",
+            "Write one 'key: value' per line, e.g. 'base: origin/main'.",
+        )
+    return Config(**{_field_for(key): _coerce(key, value) for key, value in data.items()})
+
+
+def _field_for(key: object) -> str:
+    name = _KEYS.get(str(key)) or (str(key) if str(key) in _KEYS.values() else None)
+    if name is None:
+        known = ", ".join(sorted(_KEYS))
+        raise ConfigError(f"{CONFIG_FILE}: unknown key {key!r}.", f"Known keys: {known}.")
+    return name
+
+
+def _coerce(key: str, value: object) -> object:
+    name = _field_for(key)
+    if name in ("paths", "exclude"):
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"{CONFIG_FILE}: {key!r} must be a list of paths, got {value!r}.")
+    if name == "app_labels":
+        if isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            return dict(value)
+        raise ConfigError(
+            f"{CONFIG_FILE}: 'app-labels' must map app folders to labels, got {value!r}.",
+            "Example: 'app-labels: {src/shop: store}'.",
+        )
+    if name == "strategy" and value not in STRATEGIES:
+        raise ConfigError(
+            f"{CONFIG_FILE}: 'strategy' is {value!r}.", "Use one of: merge, rebase."
+        )
+    if name == "auth_user_model" and (not isinstance(value, str) or value.count(".") != 1):
+        raise ConfigError(
+            f"{CONFIG_FILE}: 'auth-user-model' is {value!r}.",
+            "Use Django's 'app_label.ModelName' form, e.g. 'accounts.User'.",
+        )
+    if not isinstance(value, str):
+        raise ConfigError(f"{CONFIG_FILE}: {key!r} must be a string, got {value!r}.")
+    return cast(object, value)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())

@@ -1,0 +1,74 @@
+"""``migration-ci demo``: the whole check on the bundled example, no GitHub or server needed.
+
+Builds a throwaway git repository from ``migration_ci/example``: the common history on
+``main``, a ``feature`` branch that adds ``0007_add_sku``, then ``main`` moving on with
+``0007_price_index``. From the feature branch it checks against ``main`` and prints the
+report and the merge migration ``migration-ci fix`` would write.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from migration_ci import git, report
+from migration_ci.check import analyze, open_source
+from migration_ci.config import Config
+from migration_ci.errors import EXIT_OK, MigrationCIError
+from migration_ci.merge import render_merge
+
+EXAMPLE = Path(__file__).parent / "example"
+
+
+def build_example_repo(target: Path) -> Path:
+    """Write the example as a git repository in ``target``; leaves ``feature`` checked out."""
+    shutil.copytree(EXAMPLE / "project", target, dirs_exist_ok=True)
+    git.init_repository(target, branch="main")
+    git.commit_all(target, "Bookshop: common history (0001-0006)")
+    git.create_branch(target, "feature")
+    shutil.copytree(EXAMPLE / "feature", target, dirs_exist_ok=True)
+    git.commit_all(target, "Add a SKU to products (0007_add_sku)")
+    git.switch(target, "main")
+    shutil.copytree(EXAMPLE / "main", target, dirs_exist_ok=True)
+    git.commit_all(target, "Index product prices (0007_price_index)")
+    git.switch(target, "feature")
+    return target
+
+
+@contextmanager
+def _workspace(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        if keep.exists() and any(keep.iterdir()):
+            raise MigrationCIError(
+                f"demo --keep {str(keep)!r}: the folder is not empty.",
+                "Name a new or empty folder.",
+            )
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="migration-ci-demo-") as tmp:
+        yield Path(tmp)
+
+
+def run_demo(out: TextIO, *, keep: Path | None = None) -> int:
+    with _workspace(keep) as workspace:
+        root = build_example_repo(workspace)
+        out.write(f"Example repository: {root if keep else '(temporary)'}\n")
+        out.write("Branch 'feature' adds shop/0007_add_sku; 'main' has since added "
+                  "shop/0007_price_index.\n\n")
+        out.write("$ migration-ci check --base main\n")
+        analysis = analyze(open_source(root, "main"), Config(base="main"))
+        out.write(report.render_text(analysis.result))
+        for conflict in analysis.result.conflicts:
+            if conflict.merge_name is None:
+                continue
+            path = f"{conflict.migrations_dir}/{conflict.merge_name}.py"
+            out.write(f"\n`migration-ci fix` would write {path}:\n\n")
+            out.write(
+                render_merge(conflict.app_label, conflict.merge_name, conflict.merge_dependencies)
+            )
+    return EXIT_OK
