@@ -52,3 +52,13 @@ class DatabaseError(MigrationCIError):
 
 class GitHubError(MigrationCIError):
     """The GitHub API refused or failed a request."""
+
+
+class ProjectError(MigrationCIError):
+    """The user's Django project cannot be loaded: settings, apps or models fail to import."""
+
+
+class WorkerError(MigrationCIError):
+    """The process that runs the user's Django project crashed or answered nonsense."""
+
+    exit_code = EXIT_UNEXPECTED
