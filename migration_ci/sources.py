@@ -207,10 +207,11 @@ class MergedTree(_GitBacked):
             self._own_reader()
 
     def _find_merge_base(self) -> str:
-        sha = git.merge_base(self.root, self.head_sha, self.base_sha)
+        head_ref = self._head.ref if isinstance(self._head, GitTree) else "HEAD"
+        sha = git.merge_base(self.root, head_ref, self.base_ref)
         if sha is None:
             raise GitError(
-                f"HEAD and '{self.base_ref}' share no history in '{self.root}'.",
+                f"'{head_ref}' and '{self.base_ref}' share no history in '{self.root}'.",
                 "Pass as --base the branch this one will be merged into.",
             )
         return sha
