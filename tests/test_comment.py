@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from migration_ci import comment
+from tests.support import sample_report
+
+HOSTILE = "x`y``</details><script>alert(1)</script>@octocat|a\n# Owned ```"
+
+
+def tokens(markdown: str) -> list[Token]:
+    """Flattened tokens of GitHub-flavoured CommonMark (raw HTML allowed, tables on)."""
+    parser = MarkdownIt("commonmark", {"html": True}).enable("table")
+    flat: list[Token] = []
+    for token in parser.parse(markdown):
+        flat.append(token)
+        flat.extend(token.children or [])
+    return flat
+
+
+def headings(markdown: str) -> list[str]:
+    found = tokens(markdown)
+    return ["".join(child.content for child in found[i + 1].children or [])
+            for i, t in enumerate(found) if t.type == "heading_open"]
+
+
+_OUR_HTML = re.compile(
+    r"<!-- django-migration-ci: working-directory=\"[A-Za-z0-9._/%-]+\" -->|"
+    r"<details><summary>.*</summary>|</details>|<sub>[^<]*</sub>|<sub>|</sub>",
+)
+
+
+def assert_structure_is_ours(markdown: str) -> None:
+    for token in tokens(markdown):
+        if token.type in ("html_block", "html_inline"):
+            for line in token.content.strip().splitlines():
+                assert _OUR_HTML.fullmatch(line.strip()), line
+                assert "<script" not in line
+        if token.type == "text":
+            assert "@octocat" not in token.content
+            assert "<script" not in token.content
+
+
+def test_conflict_comment_has_every_part() -> None:
+    body = comment.render_comment(sample_report.conflicted(), summary_url="https://x/run/1",
+                                  base_ref="main")
+    assert body.startswith('<!-- django-migration-ci: working-directory="." -->\n')
+    assert headings(body) == [
+        "Django migrations: conflicting migrations in 1 app",
+        "App shop: 2 leaf migrations",
+        "Verify on a fresh database: ✅ passed",
+        "Migration plan on sqlite",
+    ]
+    for part in [
+        "- `0007_add_sku` from this pull request (`shop/migrations/0007_add_sku.py`)",
+        "- `0007_price_index` from the base branch",
+        "Checked head `bbbbbbbbbbbb` against base `main` at `aaaaaaaaaaaa`.",
+        "```diff\n+ Add field sku to product\n```",
+        "Both branches change `product`",
+        "<details><summary>Merge migration <code>shop/migrations/0008_merge_0007_add_sku_"
+        "0007_price_index.py</code></summary>",
+        "```python\nfrom django.db import migrations",
+        "git fetch origin main\ngit merge origin/main\nmigration-ci fix\n"
+        "git add shop/migrations/0008_merge_0007_add_sku_0007_price_index.py",
+        "Database `sqlite 3.40.1`, 1.23 s; forward 1.00 s; backward 0.10 s.",
+        "+ shop.0007_add_sku\n+     Add field sku to product\n",
+        "- 🟢 low: `shop.0007_add_sku` `Add field sku to product`: `nullable field`",
+        "<details><summary>SQL for <code>shop.0007_add_sku</code></summary>",
+        "Full report: [job summary](https://x/run/1).",
+    ]:
+        assert part in body
+    assert_structure_is_ours(body)
+
+
+def test_verify_failure_names_migration_file_operation_error_and_sql() -> None:
+    report = sample_report.clean()
+    report["verify"]["ok"] = False
+    report["verify"]["failure"] = {
+        "app_label": "shop", "name": "0008_x", "path": "shop/migrations/0008_x.py",
+        "operation": "AddField sku", "error": 'column "sku" already exists',
+        "sql": "ALTER TABLE shop ADD sku", "direction": "forward"}
+    body = comment.render_comment(report)
+    assert comment.has_findings(report)
+    assert headings(body)[0] == "Django migrations: migrations fail on a fresh database"
+    assert ("**Failed** (`forward`): migration `shop.0008_x` in `shop/migrations/0008_x.py`, "
+            "operation `AddField sku`:\n\n```text\ncolumn \"sku\" already exists\n```") in body
+
+
+def _hostile_report() -> dict[str, Any]:
+    report = sample_report.conflicted()
+    conflict = report["check"]["conflicts"][0]
+    conflict["app_label"] = HOSTILE
+    conflict["leaves"][0]["name"] = HOSTILE
+    conflict["merge_file"]["path"] = HOSTILE
+    conflict["merge_file"]["content"] = "```\n</details>\n" + HOSTILE
+    conflict["branches"][0]["operations"][0]["description"] = HOSTILE
+    report["plan"]["entries"][0]["name"] = HOSTILE
+    report["plan"]["entries"][0]["sql"] = "````\n</details>" + HOSTILE
+    report["base"]["ref"] = HOSTILE
+    report["working_directory"] = 'a" --><script>'
+    return report
+
+
+def test_names_from_the_pull_request_cannot_break_the_markdown() -> None:
+    body = comment.render_comment(_hostile_report(), base_ref=HOSTILE)
+    assert body.startswith(
+        '<!-- django-migration-ci: working-directory="a%22%20--%3E%3Cscript%3E" -->')
+    assert headings(body) == [
+        "Django migrations: conflicting migrations in 1 app",
+        "App x`y``</details><script>alert(1)</script>@octocat¦a # Owned ```: 2 leaf migrations",
+        "Verify on a fresh database: ✅ passed",
+        "Migration plan on sqlite",
+    ]
+    assert_structure_is_ours(body)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param({}, id="empty"),
+        pytest.param({"check": {"conflicts": [None, "x", {"leaves": "nope"}]}}, id="wrong types"),
+        pytest.param({"check": [], "verify": {"ok": False, "failure": []}, "plan": {"entries": 3}},
+                     id="lists where dicts belong"),
+    ],
+)
+def test_documents_of_the_wrong_shape_still_render(document: dict[str, Any]) -> None:
+    body = comment.render_comment(document)
+    assert body.startswith(comment.marker("."))
+    assert_structure_is_ours(body)
+
+
+def test_oversize_report_drops_sql_first_then_the_plan() -> None:
+    report = sample_report.conflicted()
+    report["plan"]["entries"][0]["sql"] = "SELECT 1;\n" * 7000
+    body = comment.render_comment(report, summary_url="https://x/run/1")
+    assert len(body) <= comment.MAX_COMMENT_CHARS
+    assert "SELECT 1;" not in body
+    assert "Migration plan on `sqlite`" in body
+    assert "shortened (SQL left out): the full report is in [the job summary](https://x/run/1)" \
+        in body
+
+    report["plan"]["entries"] *= 1
+    report["plan"]["entries"][0]["operations"] *= 2000
+    body = comment.render_comment(report, summary_url="https://x/run/1")
+    assert len(body) <= comment.MAX_COMMENT_CHARS
+    assert "Migration plan" not in body
+    assert "App `shop`" in body
+    assert "shortened (SQL and plan left out)" in body
+
+
+def test_oversize_everything_is_cut_to_the_limit() -> None:
+    report = sample_report.conflicted()
+    report["check"]["conflicts"] *= 3000
+    body = comment.render_comment(report)
+    assert len(body) <= comment.MAX_COMMENT_CHARS
+    assert body.startswith(comment.marker("."))
+
+
+def test_resolved_comment_keeps_the_marker() -> None:
+    body = comment.render_resolved(sample_report.clean(), summary_url="https://x/run/2")
+    assert body == (
+        '<!-- django-migration-ci: working-directory="." -->\n\n'
+        "## Django migrations: resolved ✅\n\n"
+        "The migration conflict reported here earlier is gone. Checked head `bbbbbbbbbbbb` "
+        "against base `main` at `aaaaaaaaaaaa`.\n\n"
+        "Full report: [job summary](https://x/run/2).\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("working_directory", "expected"),
+    [
+        pytest.param(".", '<!-- django-migration-ci: working-directory="." -->', id="root"),
+        pytest.param("backend/api", '<!-- django-migration-ci: working-directory="backend/api" -->',
+                     id="subdirectory"),
+        pytest.param("a b", '<!-- django-migration-ci: working-directory="a%20b" -->',
+                     id="space encoded"),
+    ],
+)
+def test_marker(working_directory: str, expected: str) -> None:
+    assert comment.marker(working_directory) == expected
+
+
+def test_summary_has_no_marker_and_findings_helpers() -> None:
+    report = sample_report.conflicted()
+    assert "django-migration-ci:" not in comment.render_summary(report)
+    assert comment.conflicted_apps(report) == ["shop"]
+    assert not comment.has_findings(sample_report.clean())
