@@ -139,8 +139,8 @@ def test_merge_number(leaves: list[str], expected: int) -> None:
 @pytest.mark.parametrize(
     ("leaves", "expected"),
     [
-        pytest.param(["0007_price_index", "0007_add_sku"], "0008_merge_0007_add_sku_0007_price_index",
-                     id="sorted leaf names"),
+        pytest.param(["0007_price_index", "0007_add_sku"],
+                     "0008_merge_0007_add_sku_0007_price_index", id="sorted leaf names"),
         pytest.param(["0002_" + "a" * 20, "0002_" + "b" * 16], "0003_merge_0002_" + "a" * 20
                      + "_0002_" + "b" * 16, id="47 characters: names"),
         pytest.param(["0002_" + "a" * 20, "0002_" + "b" * 17], "0003_merge_20240102_0304",
