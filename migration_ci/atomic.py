@@ -8,7 +8,9 @@ every file first and rolls back what was already moved if one step fails.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -74,9 +76,7 @@ def commit(staged: Mapping[Path, Path], remove: list[Path], *, exclusive: bool) 
             os.replace(target, moved_aside)
             done.append((target, moved_aside))
         for target, temp in staged.items():
-            backup = backup_path(target) if os.path.lexists(target) else None
-            if backup is not None:
-                os.link(target, backup)
+            backup = keep_copy(target) if os.path.lexists(target) else None
             place(temp, target, exclusive=exclusive)
             done.append((target, backup))
     except OSError as error:
@@ -106,6 +106,18 @@ def rollback(done: list[tuple[Path, Path | None]]) -> None:
             target.unlink()
         else:
             os.replace(backup, target)
+
+
+def keep_copy(target: Path) -> Path:
+    """A hard link (or, where links are not supported, a copy) of ``target`` to restore."""
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    backup = backup_path(target)
+    try:
+        os.link(target, backup)
+    except OSError:
+        shutil.copy2(target, backup)
+    return backup
 
 
 def backup_path(target: Path) -> Path:
