@@ -1,0 +1,161 @@
+"""The GitHub REST adapter: the only module that imports PyGithub.
+
+Failures become ``GitHubAPIError`` carrying the HTTP status and a hint naming the missing
+permission. 5xx answers and rate limits are retried by PyGithub's ``GithubRetry``, with a bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from github import Auth, Github, GithubException, GithubRetry
+
+from migration_ci.errors import GitHubError
+
+# The login of GITHUB_TOKEN's app. GET /user answers 403 to installation tokens
+# ("Resource not accessible by integration"), so it cannot tell us who we are.
+DEFAULT_BOT_LOGIN = "github-actions[bot]"
+
+_HINTS = {
+    401: "The token is invalid or expired: check the 'github-token' input.",
+    403: "The token lacks a permission: give the job 'permissions: pull-requests: write' "
+         "(comments) and 'contents: read'. Pull requests from forks get a read-only token: "
+         "post the comment from a workflow_run workflow (README: \"Pull requests from forks\").",
+    404: "Not found, or the token cannot see it: give the job 'permissions: pull-requests: read' "
+         "and 'contents: read', and check the repository and pull request number.",
+    422: "GitHub rejected the content (422 Unprocessable Entity), e.g. a body over 65,536 "
+         "characters.",
+}
+
+
+class GitHubAPIError(GitHubError):
+    """A request to the GitHub API failed; ``status`` is its HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, hint: str = "", status: int = 0) -> None:
+        super().__init__(message, hint)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    head_sha: str
+    head_ref: str
+    head_repository: str  # "owner/name" of the head branch; differs from the base for forks
+    base_ref: str
+    base_sha: str
+    base_repository: str
+    state: str
+
+    @property
+    def is_fork(self) -> bool:
+        return self.head_repository != self.base_repository
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    author: str
+    body: str
+    url: str  # the html_url a person opens
+
+
+def _translate(exc: GithubException, action: str) -> GitHubAPIError:
+    data: Any = exc.data
+    message = data.get("message", "") if isinstance(data, dict) else str(data or "")
+    errors = data.get("errors") if isinstance(data, dict) else None
+    detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
+                       for e in errors or [])
+    said = ": ".join(part for part in (message, detail) if part)
+    return GitHubAPIError(
+        f"GitHub API refused to {action}: HTTP {exc.status} {said!r}.",
+        _HINTS.get(exc.status, "GitHub failed; retries are exhausted. Run the job again."),
+        exc.status,
+    )
+
+
+class GitHub:
+    """The calls the Action makes, for one repository."""
+
+    def __init__(self, token: str, repository: str, api_url: str, *, retries: int = 4,
+                 backoff: float = 1,
+                 max_rate_limit_wait: float = 120, throttle: bool = True) -> None:
+        if not token:
+            raise GitHubAPIError("No GitHub token: the 'github-token' input is empty.",
+                                 "Leave it at its default, ${{ github.token }}, or pass a token.")
+        retry = GithubRetry(total=retries, backoff_factor=backoff, secondary_rate_wait=30,
+                            max_rate_limit_wait=max_rate_limit_wait)
+        self._github = Github(
+            auth=Auth.Token(token), base_url=api_url, retry=retry, timeout=30, per_page=100,
+            seconds_between_requests=0.25 if throttle else None,
+            seconds_between_writes=1.0 if throttle else None,
+        )
+        self.repository = repository
+        self._repository: Any = None
+        self._pulls: dict[int, Any] = {}
+        self._comments: dict[int, Any] = {}
+
+    def _call(self, action: str, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except GithubException as exc:
+            raise _translate(exc, action) from exc
+        except OSError as exc:  # connection refused, DNS, retries exhausted (urllib3 MaxRetryError)
+            raise GitHubAPIError(
+                f"GitHub API unreachable while trying to {action}: {exc}.",
+                "Check GITHUB_API_URL and the network; run the job again.") from exc
+
+    def identity(self) -> str:
+        """The login comments by this token carry; installation tokens fall back to the bot."""
+        try:
+            return str(self._call("read the token's user", lambda: self._github.get_user().login))
+        except GitHubAPIError as exc:
+            if exc.status in (401, 403, 404):
+                return DEFAULT_BOT_LOGIN
+            raise
+
+    @property
+    def _repo(self) -> Any:
+        if self._repository is None:
+            self._repository = self._call(
+                f"read repository {self.repository}", self._github.get_repo, self.repository)
+        return self._repository
+
+    def _pull(self, number: int) -> Any:
+        if number not in self._pulls:
+            self._pulls[number] = self._call(
+                f"read pull request #{number}", self._repo.get_pull, number)
+        return self._pulls[number]
+
+    def get_pull(self, number: int) -> PullRequest:
+        pull = self._pull(number)
+        return PullRequest(
+            number=pull.number, head_sha=pull.head.sha, head_ref=pull.head.ref,
+            head_repository=pull.head.repo.full_name if pull.head.repo else "",
+            base_ref=pull.base.ref, base_sha=pull.base.sha,
+            base_repository=pull.base.repo.full_name if pull.base.repo else self.repository,
+            state=pull.state,
+        )
+
+    def _remember(self, comment: Any) -> Comment:
+        self._comments[comment.id] = comment
+        login = comment.user.login if comment.user else ""
+        return Comment(comment.id, login, comment.body or "", comment.html_url)
+
+    def list_comments(self, number: int) -> list[Comment]:
+        """Every comment of the pull request's conversation, across all pages."""
+        pull = self._pull(number)
+        return [self._remember(c) for c in self._call(
+            f"list the comments of pull request #{number}",
+            lambda: list(pull.get_issue_comments()))]
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        pull = self._pull(number)
+        return self._remember(self._call(
+            f"comment on pull request #{number}", pull.create_issue_comment, body))
+
+    def edit_comment(self, comment: Comment, body: str) -> Comment:
+        original = self._comments[comment.id]
+        self._call(f"edit comment {comment.url}", original.edit, body)
+        return self._remember(original)

@@ -1,0 +1,107 @@
+"""PyGithub over real HTTP against tests/fake_github.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from migration_ci.github import DEFAULT_BOT_LOGIN, GitHub, GitHubAPIError
+from tests.fake_github import FakeGitHub, FakeGitHubServer
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    with FakeGitHubServer() as fake:
+        fake.tokens["ghp_person"] = "octocat"
+        fake.add_pull(5, head_sha="h" * 40, base_sha="b" * 40)
+        yield fake
+
+
+def client(fake: FakeGitHub, token: str = "ghs_app", retries: int = 2) -> GitHub:
+    return GitHub(token, fake.repository, fake.base_url, retries=retries, backoff=0,
+                  throttle=False)
+
+
+def test_identity_of_a_personal_token_and_fallback_for_installation_tokens(
+    fake: FakeGitHub,
+) -> None:
+    assert client(fake, "ghp_person").identity() == "octocat"
+    assert client(fake).identity() == DEFAULT_BOT_LOGIN
+    assert [r.path for r in fake.requests] == ["/api/v3/user", "/api/v3/user"]
+
+
+def test_pull_request_and_comments_across_pages(fake: FakeGitHub) -> None:
+    fake.per_page_max = 2
+    for i in range(5):
+        fake.add_comment(5, f"comment {i}", "someone")
+    gh = client(fake)
+    pull = gh.get_pull(5)
+    assert (pull.head_sha, pull.base_ref, pull.is_fork) == ("h" * 40, "main", False)
+    assert [c.body for c in gh.list_comments(5)] == [f"comment {i}" for i in range(5)]
+    pages = [r.query.get("page", "1") for r in fake.requests if r.path.endswith("/comments")]
+    assert pages == ["1", "2", "3"]
+
+
+def test_create_then_edit_in_place(fake: FakeGitHub) -> None:
+    gh = client(fake)
+    posted = gh.create_comment(5, "first")
+    edited = gh.edit_comment(posted, "second")
+    assert (edited.id, edited.author, edited.body) == (posted.id, "github-actions[bot]", "second")
+    assert [c["body"] for c in fake.comments[5]] == ["second"]
+    assert edited.url.endswith(f"#issuecomment-{posted.id}")
+
+
+def test_one_502_is_retried(fake: FakeGitHub) -> None:
+    fake.fail("POST", r"/repos/acme/shop/issues/5/comments", 502, times=1)
+    client(fake).create_comment(5, "hello")
+    posts = [r for r in fake.requests if r.method == "POST"]
+    assert len(posts) == 2
+    assert [c["body"] for c in fake.comments[5]] == ["hello"]
+
+
+def test_retries_are_bounded(fake: FakeGitHub) -> None:
+    fake.fail("GET", r"/repos/acme/shop/pulls/5", 503)
+    with pytest.raises(GitHubAPIError) as excinfo:
+        client(fake, retries=2).get_pull(5)
+    assert excinfo.value.message.startswith(
+        "GitHub API unreachable while trying to read pull request #5:")
+    assert len([r for r in fake.requests if r.path.endswith("/pulls/5")]) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "hint_start"),
+    [
+        pytest.param(403, "GitHub API refused to comment on pull request #5: HTTP 403 "
+                          "'Resource not accessible by integration'.",
+                     "The token lacks a permission: give the job 'permissions: pull-requests: "
+                     "write'", id="403 read-only token"),
+        pytest.param(404, "GitHub API refused to comment on pull request #5: HTTP 404 "
+                          "'Not Found'.",
+                     "Not found, or the token cannot see it", id="404"),
+    ],
+)
+def test_refusals_say_what_permission_is_missing(
+    fake: FakeGitHub, status: int, message: str, hint_start: str
+) -> None:
+    fake.fail("POST", r"/repos/acme/shop/issues/5/comments", status)
+    with pytest.raises(GitHubAPIError) as excinfo:
+        client(fake).create_comment(5, "x")
+    assert (excinfo.value.status, excinfo.value.message) == (status, message)
+    assert excinfo.value.hint.startswith(hint_start)
+
+
+def test_oversize_body_is_a_422_with_githubs_reason(fake: FakeGitHub) -> None:
+    with pytest.raises(GitHubAPIError) as excinfo:
+        client(fake).create_comment(5, "x" * 70_000)
+    assert excinfo.value.message == (
+        "GitHub API refused to comment on pull request #5: HTTP 422 "
+        "'Validation Failed: body is too long (maximum is 65536 characters)'.")
+
+
+def test_empty_token_is_refused_before_any_request(fake: FakeGitHub) -> None:
+    with pytest.raises(GitHubAPIError) as excinfo:
+        GitHub("", fake.repository, fake.base_url)
+    assert str(excinfo.value) == ("No GitHub token: the 'github-token' input is empty. Leave it "
+                                  "at its default, ${{ github.token }}, or pass a token.")
+    assert fake.requests == []
