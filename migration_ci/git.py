@@ -150,6 +150,36 @@ def read_blobs(root: Path, ref: str, paths: Iterable[str]) -> dict[str, bytes]:
     return {p: blobs[tree[p]] for p in wanted}
 
 
+# Writing repositories: only the demo builds one, so commits carry the tool's own identity
+# and skip the user's hooks and signing.
+_COMMIT_CONFIG = (
+    "-c", "user.name=migration-ci", "-c", "user.email=migration-ci@localhost",
+    "-c", "commit.gpgsign=false",
+)
+
+
+def init_repository(root: Path, branch: str = "main") -> None:
+    _run(["init", "-q"], root)
+    # `git init -b` needs git 2.28; pointing HEAD at the branch works everywhere.
+    _run(["symbolic-ref", "HEAD", f"refs/heads/{branch}"], root)
+
+
+def commit_all(root: Path, message: str) -> str:
+    """Stage every change in the work tree, commit it, and return the new commit's sha."""
+    _run(["add", "-A"], root)
+    _run([*_COMMIT_CONFIG, "commit", "-q", "--no-verify", "--allow-empty", "-m", message], root)
+    return head_sha(root)
+
+
+def create_branch(root: Path, name: str) -> None:
+    """Create branch ``name`` at HEAD and check it out."""
+    _run(["checkout", "-q", "-b", name], root)
+
+
+def switch(root: Path, name: str) -> None:
+    _run(["checkout", "-q", name], root)
+
+
 class BlobReader:
     """One long-lived ``git cat-file --batch`` process that serves every blob read.
 

@@ -227,12 +227,13 @@ def test_read_blobs_of_a_path_not_in_the_commit(repo: GitRepo) -> None:
     )
 
 
-def test_blob_reader_reads_many_large_blobs_through_one_process(
+@pytest.mark.slow
+def test_blob_reader_reads_many_blobs_through_one_process(
     repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Far more than a pipe buffer in both directions: a reader that wrote every request
-    # before reading would deadlock here.
-    contents = {f"f{i:04}.py": (f"# {i}\n" + "x = 1\n" * 2000).encode() for i in range(1500)}
+    # More than a pipe buffer in both directions (2000 requests of 41 bytes): a reader that
+    # wrote every request before reading any answer would deadlock here.
+    contents = {f"f{i:04}.py": f"# {i}\n{'x = 1' * 30}\n".encode() for i in range(2000)}
     for path, data in contents.items():
         repo.write(path, data)
     repo.commit()
@@ -267,6 +268,22 @@ def test_blob_reader_reports_missing_objects(repo: GitRepo) -> None:
         f"Git objects missing from '{repo.root}': {missing}. The clone is incomplete "
         "(partial or damaged); run: git fetch --refetch"
     )
+
+
+def test_writing_a_repository(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    root.mkdir()
+    git.init_repository(root, branch="trunk")
+    (root / "a.py").write_text("a\n")
+    first = git.commit_all(root, "first")
+    git.create_branch(root, "feature")
+    (root / "b.py").write_text("b\n")
+    second = git.commit_all(root, "second")
+    git.switch(root, "trunk")
+    assert git.head_sha(root) == first == git.resolve_commit(root, "trunk")
+    assert git.merge_base(root, "feature", "trunk") == first
+    assert git.read_blobs(root, second, ["a.py", "b.py"]) == {"a.py": b"a\n", "b.py": b"b\n"}
+    assert not (root / "b.py").exists()
 
 
 def test_git_not_installed(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
