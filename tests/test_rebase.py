@@ -236,3 +236,20 @@ def test_existing_target_file_is_not_overwritten(tmp_path: Path) -> None:
         "Delete or rename it, then run the fix again."
     )
     assert tree(tmp_path) == before
+
+
+def test_squashed_base_leaf_counts_by_its_last_number() -> None:
+    """
+    0005_base ── 0006_x ── 0007_squashed_0012_y   (base: replaces 0007_a .. 0012_y)
+                   └────── 0007_add_sku           (this branch)
+    """
+    specs = specs_of(
+        spec("0005_base"), spec("0006_x", "0005_base"),
+        spec("0007_squashed_0012_y", "0006_x", replaces=("0007_a", "0012_y")),
+        spec("0007_add_sku", "0006_x"),
+    )
+    conflict = get_conflict(specs, {"0007_add_sku"})
+    rebase = plan_rebase(conflict, DjangoGraph.from_specs(specs), specs, "0007_squashed_0012_y")
+    assert rebase.renames == (
+        ("shop/migrations/0007_add_sku.py", "shop/migrations/0013_add_sku.py"),
+    )
