@@ -91,28 +91,28 @@ def get_vendor(config: Mapping[str, Any]) -> str:
     )
 
 
-def throwaway_name(config: Mapping[str, Any], run_id: str) -> str:
+def throwaway_name(config: Mapping[str, Any], run_id: str, vendor: str) -> str:
     """``test_<name>_<run id>`` within the 63 characters PostgreSQL and MySQL allow."""
     if not _RUN_ID.match(run_id):
         raise DatabaseError(f"Run id {run_id!r} is not 1-16 lower-case letters or digits.")
-    stem = Path(str(config.get("NAME") or "db")).stem if get_vendor(config) == "sqlite" else str(
-        config.get("NAME") or "db"
-    )
+    name = str(config.get("NAME") or "db")
+    stem = Path(name).stem if vendor == "sqlite" else name
     stem = re.sub(r"\W", "_", stem)[:40]
     return f"test_{stem}_{run_id}"
 
 
 @contextlib.contextmanager
 def throwaway_database(
-    config: Mapping[str, Any], *, run_id: str | None = None
+    config: Mapping[str, Any], *, run_id: str | None = None, vendor: str | None = None
 ) -> Iterator[ThrowawayDatabase]:
     """Create a fresh database beside ``config``'s, yield it, drop it whatever happens.
 
-    SIGTERM raises ``SystemExit(143)`` while inside, so a terminated run still drops it.
+    ``vendor`` ("sqlite", "postgresql", "mysql") defaults to what ``ENGINE`` names. SIGTERM
+    raises ``SystemExit(143)`` while inside, so a terminated run still drops the database.
     """
     run_id = run_id or new_run_id()
-    vendor = get_vendor(config)
-    name = throwaway_name(config, run_id)
+    vendor = vendor or get_vendor(config)
+    name = throwaway_name(config, run_id, vendor)
     with _terminate_raises():
         if vendor == "sqlite":
             with _sqlite_file(name) as path:

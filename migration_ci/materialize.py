@@ -1,0 +1,97 @@
+"""A temporary copy of the project holding another set of migration files.
+
+Verifying a merged result (this branch plus the base, plus merge migrations a fix would
+write) needs those files on disk where Python imports them, and the user's tree must not
+change. The copy is of real files, never hard links: a link would let code run during
+verification (a log file opened for writing, a data file rewritten) change the user's file.
+
+What is copied: every file except version-control and tool directories, virtualenvs,
+``node_modules``, ``__pycache__``/``*.pyc`` and SQLite database files, and the ``media``,
+``static``, ``staticfiles`` directories that are not Python packages. Non-Python files stay
+(settings may read a ``.env``; a migration may read an ``.sql`` file next to it). Symlinks
+are followed, so a link to a file outside the project still works in the copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path, PurePosixPath
+
+from migration_ci.errors import ConfigError
+
+SKIPPED_DIRS = frozenset({
+    "node_modules", "__pycache__", "site-packages", "__pypackages__", "htmlcov",
+})
+ASSET_DIRS = frozenset({"media", "static", "staticfiles"})  # skipped unless a Python package
+SKIPPED_SUFFIXES = (".pyc", ".pyo", ".sqlite3", ".sqlite", ".db")
+
+
+@contextlib.contextmanager
+def materialize(
+    project_dir: Path,
+    files: Mapping[str, bytes | None] | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> Iterator[Path]:
+    """Yield a temporary copy of ``project_dir`` with ``files`` and ``extra`` written in.
+
+    Paths are POSIX and relative to ``project_dir``. In ``files`` a value of None removes the
+    file (a migration the merged result deletes); ``extra`` adds text files (merge migrations).
+    The copy is removed on exit.
+    """
+    parent = Path(tempfile.mkdtemp(prefix="migration-ci-project-"))
+    try:
+        copy = parent / project_dir.resolve().name
+        shutil.copytree(
+            project_dir, copy, ignore=ignore_unneeded, ignore_dangling_symlinks=True,
+            copy_function=shutil.copyfile,
+        )
+        write_files(copy, files or {})
+        write_files(copy, {path: text.encode("utf-8") for path, text in (extra or {}).items()})
+        yield copy
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def ignore_unneeded(directory: str, names: list[str]) -> set[str]:
+    """``shutil.copytree`` ignore function implementing the module's copy rule."""
+    ignored = set()
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.isdir(path):
+            if is_unneeded_dir(path, name):
+                ignored.add(name)
+        elif name.endswith(SKIPPED_SUFFIXES):
+            ignored.add(name)
+    return ignored
+
+
+def is_unneeded_dir(path: str, name: str) -> bool:
+    if name.startswith(".") or name in SKIPPED_DIRS or name.endswith(".egg-info"):
+        return True
+    if os.path.exists(os.path.join(path, "pyvenv.cfg")):  # a virtualenv of any name
+        return True
+    return name in ASSET_DIRS and not os.path.exists(os.path.join(path, "__init__.py"))
+
+
+def write_files(root: Path, files: Mapping[str, bytes | None]) -> None:
+    for relative, content in sorted(files.items()):
+        target = root / safe_relative(relative)
+        if content is None:
+            target.unlink(missing_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def safe_relative(path: str) -> PurePosixPath:
+    relative = PurePosixPath(path)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ConfigError(
+            f"Path {path!r} is not inside the project.",
+            "Give migration file paths relative to the project directory.",
+        )
+    return relative

@@ -1,0 +1,444 @@
+"""Verify a project's migrations on a throwaway database: forward, round trip, missing changes.
+
+``verify`` (the glue, in the CLI's process) picks the database, copies the project when other
+migration files must be used, creates the throwaway database and asks the worker process to
+run ``worker_verify`` (in the user's project, Django set up) over it. Each step is its own
+function so that a caller can, say, restore a database and run only the later steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from migration_ci.databases import (
+    DatabaseChoice,
+    DatabaseInfo,
+    ThrowawayDatabase,
+    throwaway_database,
+)
+from migration_ci.djangoproject import ProjectSpec, WorkerDatabase, run_worker
+from migration_ci.errors import ConfigError, DatabaseError
+from migration_ci.materialize import materialize
+from migration_ci.specs import Key
+
+__all__ = [
+    "Failure", "IrreversibleOperation", "MigrationTiming", "MissingChange", "PhaseTiming",
+    "ResolvedDatabase", "VerifyResult", "prepared_project", "resolve_database",
+    "run_verify_worker", "verify", "worker_verify",
+]
+
+SUPPORTED_VENDORS = ("sqlite", "postgresql", "mysql")
+DEFAULT_SQLITE = {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}
+
+
+@dataclass(frozen=True)
+class PhaseTiming:
+    name: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class MigrationTiming:
+    app_label: str
+    name: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The step that failed: which migration, file and operation, the error and its SQL."""
+
+    app_label: str | None
+    name: str | None
+    path: str | None
+    operation: str | None
+    error: str
+    sql: str | None
+    direction: str  # "forward" or "backward"
+
+
+@dataclass(frozen=True)
+class IrreversibleOperation:
+    app_label: str
+    name: str
+    operation: str
+
+
+@dataclass(frozen=True)
+class MissingChange:
+    app_label: str
+    description: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The "verify" part of the report (REPORT_SCHEMA.md).
+
+    ``ok`` is False when a migration failed or models have changes no migration holds;
+    irreversible operations are reported without failing.
+    """
+
+    database: DatabaseInfo
+    ok: bool
+    seconds: float
+    phases: tuple[PhaseTiming, ...] = ()
+    migrations: tuple[MigrationTiming, ...] = ()
+    failure: Failure | None = None
+    irreversible: tuple[IrreversibleOperation, ...] = ()
+    missing_changes: tuple[MissingChange, ...] = ()
+    merge_migrations_used: tuple[str, ...] = ()
+    snapshot: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["snapshot"] = dict(self.snapshot) if self.snapshot is not None else None
+        for key in ("phases", "migrations", "irreversible", "missing_changes",
+                    "merge_migrations_used"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_answer(
+        cls, answer: Mapping[str, Any], *, database: DatabaseInfo, seconds: float,
+        phases: Collection[PhaseTiming] = (), merge_migrations_used: Collection[str] = (),
+    ) -> VerifyResult:
+        """Build the result from ``worker_verify``'s JSON answer."""
+        failure = Failure(**answer["failure"]) if answer.get("failure") else None
+        missing = tuple(MissingChange(**m) for m in answer.get("missing_changes", ()))
+        return cls(
+            database=database,
+            ok=failure is None and not missing,
+            seconds=round(seconds, 3),
+            phases=(*phases, *(PhaseTiming(**p) for p in answer.get("phases", ()))),
+            migrations=tuple(MigrationTiming(**m) for m in answer.get("migrations", ())),
+            failure=failure,
+            irreversible=tuple(IrreversibleOperation(**i) for i in answer.get("irreversible", ())),
+            missing_changes=missing,
+            merge_migrations_used=tuple(sorted(merge_migrations_used)),
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedDatabase:
+    """The DATABASES entry the throwaway database is made beside, and the alias it replaces.
+
+    ``from_url``: ``settings`` came from ``--database-url`` and replace the project's entry in
+    the worker; otherwise the project's own entry is used with only its NAME changed.
+    """
+
+    alias: str
+    vendor: str
+    settings: Mapping[str, Any] = field(repr=False)
+    from_url: bool = False
+
+
+def verify(
+    project: ProjectSpec,
+    *,
+    database: DatabaseChoice,
+    new_migrations: Collection[Key] | None = None,
+    files: Mapping[str, bytes | None] | None = None,
+    merge_files: Mapping[str, str] | None = None,
+    run_id: str | None = None,
+    missing_changes: bool = True,
+) -> VerifyResult:
+    """Apply every migration on a fresh database, then the round trip and the model check.
+
+    ``new_migrations``: the migrations of the merged graph that the base graph does not hold;
+    given, they are migrated back to the base state and forward again. ``files`` (None
+    deletes) and ``merge_files`` (paths relative to the project directory) are written into
+    a temporary copy of the project, which is verified instead of the user's tree.
+    """
+    started = time.perf_counter()
+    resolved = resolve_database(project, database)
+    with prepared_project(project, files, merge_files) as loaded, throwaway_database(
+        resolved.settings, run_id=run_id, vendor=resolved.vendor
+    ) as db:
+        prepared = time.perf_counter()
+        answer = run_verify_worker(
+            loaded, db, resolved, new_migrations=new_migrations, missing_changes=missing_changes
+        )
+        in_worker = time.perf_counter() - prepared
+    worker_phases = sum(p["seconds"] for p in answer["phases"])
+    phases = [
+        PhaseTiming("prepare", round(prepared - started, 3)),  # settings, copy, CREATE DATABASE
+        # Starting Python, django.setup() and loading migrations: the rest of the worker's time.
+        PhaseTiming("load_project", round(in_worker - worker_phases, 3)),
+    ]
+    return VerifyResult.from_answer(
+        answer, database=db.info, seconds=time.perf_counter() - started, phases=phases,
+        merge_migrations_used=list(merge_files or ()),
+    )
+
+
+def resolve_database(project: ProjectSpec, choice: DatabaseChoice) -> ResolvedDatabase:
+    """``--database-url`` when given, else the project's ``DATABASES[--database]``.
+
+    A project without any database configured is verified on SQLite.
+    """
+    from_url = choice.url_settings()
+    if from_url is not None:
+        from migration_ci.databases import get_vendor
+
+        return ResolvedDatabase(choice.alias, get_vendor(from_url), from_url, from_url=True)
+    databases: dict[str, Any] = run_worker(project, "databases", {})["databases"]
+    entry = databases.get(choice.alias)
+    if entry is None and databases:
+        raise ConfigError(
+            f"No database alias {choice.alias!r} in DATABASES of settings "
+            f"{project.settings!r}; it has: {', '.join(sorted(databases))}.",
+            "Pass --database with one of them, or --database-url.",
+        )
+    if entry is None or is_unconfigured(entry):
+        return ResolvedDatabase(choice.alias, "sqlite", DEFAULT_SQLITE, from_url=True)
+    if entry["vendor"] not in SUPPORTED_VENDORS:
+        raise DatabaseError(
+            f"Database alias {choice.alias!r} uses engine {entry['settings'].get('ENGINE')!r}, "
+            "which cannot be verified (or its driver is not installed).",
+            "Pass --database-url with a PostgreSQL, MySQL/MariaDB or SQLite URL.",
+        )
+    return ResolvedDatabase(choice.alias, entry["vendor"], entry["settings"])
+
+
+def is_unconfigured(entry: Mapping[str, Any]) -> bool:
+    """Django's default when DATABASES is empty: the dummy backend, no ENGINE given."""
+    return entry["vendor"] in (None, "dummy") and not entry["settings"].get("ENGINE")
+
+
+@contextlib.contextmanager
+def prepared_project(
+    project: ProjectSpec,
+    files: Mapping[str, bytes | None] | None,
+    extra: Mapping[str, str] | None,
+) -> Iterator[ProjectSpec]:
+    """The project itself, or a temporary copy of it when other files must be used."""
+    if not files and not extra:
+        yield project
+        return
+    with materialize(project.project_dir, files, extra) as copy:
+        yield project.with_dir(copy)
+
+
+def run_verify_worker(
+    project: ProjectSpec,
+    db: ThrowawayDatabase,
+    resolved: ResolvedDatabase,
+    *,
+    forward: bool = True,
+    new_migrations: Collection[Key] | None = None,
+    missing_changes: bool = True,
+) -> dict[str, Any]:
+    """Run ``worker_verify`` in the project over the database ``db`` (already created)."""
+    payload = {
+        "forward": forward,
+        "round_trip": sorted(map(list, new_migrations)) if new_migrations is not None else None,
+        "missing_changes": missing_changes,
+        "root": str(project.project_dir),
+    }
+    database = WorkerDatabase(
+        resolved.alias, db.name, db.settings if resolved.from_url else None
+    )
+    return run_worker(project, "verify", payload, database=database)
+
+
+# --- Worker side: runs in the user's project, Django set up (see migration_ci.worker). ---
+
+
+def worker_verify(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Forward on the database, then the round trip over ``round_trip``, then missing changes.
+
+    ``payload``: ``{"database_alias", "forward": bool, "round_trip": [[app, name], ...] | None,
+    "missing_changes": bool, "root": dir paths are relative to}``.
+    """
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection = connections[payload["database_alias"]]
+    tracker = Tracker(str(payload.get("root") or "."))
+    executor = MigrationExecutor(connection, progress_callback=tracker.progress)
+    answer: dict[str, Any] = {"phases": [], "migrations": [], "failure": None,
+                              "irreversible": [], "missing_changes": []}
+    with connection.execute_wrapper(tracker.record_sql):
+        state = tracker.run(answer, "forward", lambda: migrate_forward(executor, tracker))
+        if answer["failure"] is None and payload.get("round_trip") is not None:
+            keys = {(str(app), str(name)) for app, name in payload["round_trip"]}
+            round_trip(executor, tracker, answer, keys)
+    if state is not None and payload.get("missing_changes", True):
+        started = time.perf_counter()
+        answer["missing_changes"] = find_missing_changes(executor.loader, state)
+        answer["phases"].append(phase("missing_changes", started))
+    answer["migrations"] = tracker.timings
+    return answer
+
+
+def migrate_forward(executor: Any, tracker: Tracker) -> Any:
+    """What ``migrate`` does for the migrations not yet applied; returns the final state."""
+    targets = executor.loader.graph.leaf_nodes()
+    plan = executor.migration_plan(targets)
+    tracker.watch(migration for migration, _ in plan)
+    tracker.timing = True
+    try:
+        return executor.migrate(targets, plan=plan)
+    finally:
+        tracker.timing = False
+
+
+def round_trip(executor: Any, tracker: Tracker, answer: dict[str, Any], keys: set[Key]) -> None:
+    """Unapply ``keys`` (except irreversible ones and what they need), then apply them again.
+
+    ``keys`` must be closed under descendants, as "the merged graph minus the base graph" is.
+    """
+    graph = executor.loader.graph
+    unknown = sorted(keys - set(graph.nodes))
+    if unknown:
+        from migration_ci.errors import GraphError
+
+        raise GraphError(f"Migrations given as new are not in the graph: {unknown}.")
+    irreversible = find_irreversible(graph, keys)
+    answer["irreversible"] = [
+        {"app_label": key[0], "name": key[1], "operation": op} for key, op in irreversible
+    ]
+    blocked = {n for key, _ in irreversible for n in graph.forwards_plan(key) if n in keys}
+    full = executor.migration_plan(graph.leaf_nodes(), clean_start=True)
+    order = [m for m, _ in full if m.app_label is not None and (m.app_label, m.name) in keys
+             and (m.app_label, m.name) not in blocked]
+    if not order:
+        return
+    tracker.watch(order)
+    for name, plan in (("backward", [(m, True) for m in reversed(order)]),
+                       ("reapply", [(m, False) for m in order])):
+        # The loader's applied set dates from its creation; the executor plans from it.
+        executor.loader.applied_migrations = executor.recorder.applied_migrations()
+        tracker.run(answer, name, lambda plan=plan: executor.migrate([], plan=plan))
+        if answer["failure"] is not None:
+            return
+
+
+def find_irreversible(graph: Any, keys: Collection[Key]) -> list[tuple[Key, str]]:
+    return [
+        (key, operation.describe())
+        for key in sorted(keys)
+        for operation in graph.nodes[key].operations
+        if not operation.reversible
+    ]
+
+
+def find_missing_changes(loader: Any, state: Any) -> list[dict[str, str]]:
+    """The changes ``makemigrations --check --dry-run`` would write, never asking anything."""
+    from django.apps import apps
+    from django.db.migrations.autodetector import MigrationAutodetector
+    from django.db.migrations.questioner import MigrationQuestioner
+    from django.db.migrations.state import ProjectState
+
+    # The base questioner answers every question with its default, where the non-interactive
+    # one would sys.exit() on a NOT NULL field without a default.
+    questioner = MigrationQuestioner(specified_apps=set(), dry_run=True)
+    detector = MigrationAutodetector(state, ProjectState.from_apps(apps), questioner)
+    changes = detector.changes(graph=loader.graph)
+    return [
+        {"app_label": app_label, "description": describe_change(operation)}
+        for app_label in sorted(changes)
+        for migration in changes[app_label]
+        for operation in migration.operations
+    ]
+
+
+def describe_change(operation: Any) -> str:
+    """``formatted_description()`` (Django 5.1+), e.g. "+ Add field sku to product"."""
+    formatted = getattr(operation, "formatted_description", None)
+    return str(formatted()) if formatted else f"~ {operation.describe()}"
+
+
+def phase(name: str, started: float) -> dict[str, Any]:
+    return {"name": name, "seconds": round(time.perf_counter() - started, 3)}
+
+
+class Tracker:
+    """Knows which migration and operation are running and the SQL statement that failed."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.timing = False
+        self.timings: list[dict[str, Any]] = []
+        self.migration: Any = None
+        self.operation: tuple[int, Any] | None = None
+        self.failed_sql: str | None = None
+        self.started = 0.0
+
+    def progress(self, action: str, migration: Any = None, fake: bool = False) -> None:
+        """``MigrationExecutor``'s progress_callback."""
+        if action in ("apply_start", "unapply_start"):
+            self.migration, self.operation, self.failed_sql = migration, None, None
+            self.started = time.perf_counter()
+        elif action == "apply_success" and self.timing:
+            seconds = round(time.perf_counter() - self.started, 4)
+            self.timings.append(
+                {"app_label": migration.app_label, "name": migration.name, "seconds": seconds}
+            )
+
+    def record_sql(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        """``connection.execute_wrapper``: keep the statement that raised."""
+        try:
+            return execute(sql, params, many, context)
+        except Exception:
+            self.failed_sql = f"{sql}  -- params: {params!r}" if params else str(sql)
+            raise
+
+    def watch(self, migrations: Any) -> None:
+        """Hook each operation's database methods to know which one is running."""
+        for migration in migrations:
+            for index, operation in enumerate(migration.operations):
+                if "database_forwards" not in vars(operation):
+                    for method in ("database_forwards", "database_backwards"):
+                        setattr(operation, method, self.hook(index, operation, method))
+
+    def hook(self, index: int, operation: Any, method: str) -> Any:
+        original = getattr(operation, method)
+
+        def hooked(*args: Any, **kwargs: Any) -> Any:
+            self.operation = (index, operation)
+            result = original(*args, **kwargs)
+            self.operation = None  # an error after this (deferred SQL) is the migration's
+            return result
+
+        return hooked
+
+    def run(self, answer: dict[str, Any], name: str, step: Any) -> Any:
+        """Run one phase, timing it; a failure goes into ``answer["failure"]``."""
+        started = time.perf_counter()
+        try:
+            return step()
+        except Exception as exc:  # the user's migrations may raise anything
+            answer["failure"] = self.describe_failure(exc, "backward" if name == "backward"
+                                                      else "forward")
+            return None
+        finally:
+            answer["phases"].append(phase(name, started))
+
+    def describe_failure(self, error: Exception, direction: str) -> dict[str, Any]:
+        import inspect
+        import os
+
+        migration, operation = self.migration, self.operation
+        path = None
+        if migration is not None:
+            source = inspect.getsourcefile(type(migration))
+            path = os.path.relpath(source, self.root).replace(os.sep, "/") if source else None
+        described = None
+        if operation is not None:
+            index, op = operation
+            count = len(migration.operations)
+            described = f"{type(op).__name__} ({index + 1} of {count}): {op.describe()}"
+        return {
+            "app_label": getattr(migration, "app_label", None),
+            "name": getattr(migration, "name", None),
+            "path": path,
+            "operation": described,
+            "error": f"{type(error).__name__}: {str(error).strip()}",
+            "sql": self.failed_sql,
+            "direction": direction,
+        }
