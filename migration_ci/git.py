@@ -327,3 +327,52 @@ def _unknown_ref_error(root: Path, ref: str) -> GitError:
         f"Git ref '{ref}' is not in {where}.",
         "Check the name; git branch --all lists the branches this clone has.",
     )
+
+
+# -- used by the GitHub Action: history on shallow checkouts and committing a fix ---------
+
+_BOT_IDENTITY = ["-c", "user.name=github-actions[bot]",
+                 "-c", "user.email=41898282+github-actions[bot]@users.noreply.github.com"]
+
+
+def has_commit(root: Path, sha: str) -> bool:
+    return find_commit(root, sha) is not None
+
+
+def commit_parents(root: Path, ref: str) -> list[str]:
+    """The parents of a commit that is present (its parents need not be, in a shallow clone)."""
+    out = _run(["cat-file", "-p", f"{ref}^{{commit}}"], root)
+    return [line.split()[1] for line in out.splitlines() if line.startswith("parent ")]
+
+
+def fetch(root: Path, remote: str, refspecs: Sequence[str], *, depth: int | None = None,
+          unshallow: bool = False) -> None:
+    depth_args = ["--unshallow"] if unshallow else ([f"--depth={depth}"] if depth else [])
+    _run(["fetch", "-q", "--no-tags", *depth_args, remote, *refspecs], root)
+
+
+def checkout_new_branch(root: Path, name: str, start: str) -> None:
+    _run(["checkout", "-q", "-B", name, start], root)
+
+
+def merge_no_edit(root: Path, ref: str) -> bool:
+    """Merge ``ref`` into HEAD; False (with the merge aborted) when it has conflicts."""
+    try:
+        _run([*_BOT_IDENTITY, "merge", "--no-edit", "-q", ref], root)
+    except GitError:
+        if find_commit(root, "MERGE_HEAD") is None:
+            raise
+        _run(["merge", "--abort"], root)
+        return False
+    return True
+
+
+def commit_paths(root: Path, paths: Sequence[str], message: str) -> str:
+    """Stage exactly ``paths`` (additions, changes and removals) and commit them."""
+    _run(["add", "-A", "--", *paths], root)
+    _run([*_BOT_IDENTITY, "commit", "-q", "--no-verify", "-m", message], root)
+    return head_sha(root)
+
+
+def push(root: Path, remote: str, refspec: str, extra_config: Sequence[str] = ()) -> None:
+    _run([*extra_config, "push", "-q", remote, refspec], root)
