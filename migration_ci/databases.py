@@ -161,8 +161,10 @@ def find_leftovers(config: Mapping[str, Any]) -> list[str]:
 @contextlib.contextmanager
 def _sqlite_file(name: str) -> Iterator[Path]:
     directory = Path(tempfile.mkdtemp(prefix="migration-ci-db-"))
+    path = directory / f"{name}.sqlite3"
+    path.touch()  # an empty file is an empty SQLite database
     try:
-        yield directory / f"{name}.sqlite3"
+        yield path
     finally:
         with _signals_blocked():
             shutil.rmtree(directory, ignore_errors=True)
