@@ -1,0 +1,117 @@
+"""Temporary project copies: what is copied, what is written in, and the user's tree untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migration_ci.errors import ConfigError
+from migration_ci.materialize import materialize
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for path, content in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+
+
+def listing(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+PROJECT = {
+    "manage.py": "",
+    ".env": "SECRET=1",
+    "settings.py": "",
+    "shop/__init__.py": "",
+    "shop/migrations/__init__.py": "",
+    "shop/migrations/0001_initial.py": "# 1",
+    "shop/migrations/0002_old.py": "# 2",
+    "shop/sql/report.sql": "SELECT 1;",
+    "shop/static/__init__.py": "",  # a Python package named static: needed
+    "static/app.css": "",
+    "media/upload.png": "",
+    "node_modules/x/index.js": "",
+    ".git/HEAD": "ref: refs/heads/main",
+    ".venv/pyvenv.cfg": "",
+    "env2/pyvenv.cfg": "",
+    "env2/lib/x.py": "",
+    "shop/__pycache__/models.cpython-311.pyc": "",
+    "db.sqlite3": "",
+    "mci.egg-info/PKG-INFO": "",
+}
+
+
+def test_copies_what_python_needs_and_skips_the_rest(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write(root, PROJECT)
+    with materialize(root) as copy:
+        assert copy.name == "proj"
+        assert sorted(listing(copy)) == [
+            ".env", "manage.py", "settings.py", "shop/__init__.py",
+            "shop/migrations/0001_initial.py", "shop/migrations/0002_old.py",
+            "shop/migrations/__init__.py", "shop/sql/report.sql", "shop/static/__init__.py",
+        ]
+    assert not copy.parent.exists()
+
+
+def test_writes_files_and_extra_and_leaves_the_tree_alone(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write(root, PROJECT)
+    before = listing(root)
+    files: dict[str, bytes | None] = {
+        "shop/migrations/0002_base.py": b"# base",  # only on the base
+        "shop/migrations/0002_old.py": None,  # deleted in the merged result
+        "shop/migrations/0001_initial.py": b"# 1 changed",
+    }
+    extra = {"shop/migrations/0003_merge.py": "# merge"}
+    with materialize(root, files, extra) as copy:
+        migrations = {
+            path: content for path, content in listing(copy).items()
+            if path.startswith("shop/migrations/")
+        }
+    assert migrations == {
+        "shop/migrations/0001_initial.py": b"# 1 changed",
+        "shop/migrations/0002_base.py": b"# base",
+        "shop/migrations/0003_merge.py": b"# merge",
+        "shop/migrations/__init__.py": b"",
+    }
+    assert listing(root) == before
+
+
+def test_copies_are_not_links(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write(root, {"notes.txt": "original"})
+    with materialize(root) as copy:
+        (copy / "notes.txt").write_text("changed by the project's code", encoding="utf-8")
+    assert (root / "notes.txt").read_text(encoding="utf-8") == "original"
+
+
+def test_follows_symlinks_out_of_the_project(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write(root, {"manage.py": "", "../shared/common.py": "VALUE = 1"})
+    (root / "common.py").symlink_to(tmp_path / "shared" / "common.py")
+    (root / "dangling.py").symlink_to(tmp_path / "nowhere.py")
+    with materialize(root) as copy:
+        assert (copy / "common.py").read_text(encoding="utf-8") == "VALUE = 1"
+        assert not (copy / "common.py").is_symlink()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param("../outside.py", id="parent"), pytest.param("/etc/passwd", id="absolute")],
+)
+def test_refuses_paths_outside_the_project(tmp_path: Path, path: str) -> None:
+    write(tmp_path / "proj", {"manage.py": ""})
+    with pytest.raises(ConfigError) as info, materialize(tmp_path / "proj", {path: b"x"}):
+        pass
+    assert str(info.value) == (
+        f"Path {path!r} is not inside the project. "
+        "Give migration file paths relative to the project directory."
+    )
+    assert not (tmp_path / "outside.py").exists()
