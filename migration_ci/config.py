@@ -90,9 +90,7 @@ def _coerce(key: str, value: object) -> object:
             "Example: 'app-labels: {src/shop: store}'.",
         )
     if name == "strategy" and value not in STRATEGIES:
-        raise ConfigError(
-            f"{CONFIG_FILE}: 'strategy' is {value!r}.", "Use one of: merge, rebase."
-        )
+        raise ConfigError(f"{CONFIG_FILE}: 'strategy' is {value!r}.", "Use one of: merge, rebase.")
     if name == "auth_user_model" and (not isinstance(value, str) or value.count(".") != 1):
         raise ConfigError(
             f"{CONFIG_FILE}: 'auth-user-model' is {value!r}.",

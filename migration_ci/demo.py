@@ -58,8 +58,10 @@ def run_demo(out: TextIO, *, keep: Path | None = None) -> int:
     with _workspace(keep) as workspace:
         root = build_example_repo(workspace)
         out.write(f"Example repository: {root if keep else '(temporary)'}\n")
-        out.write("Branch 'feature' adds shop/0007_add_sku; 'main' has since added "
-                  "shop/0007_price_index.\n\n")
+        out.write(
+            "Branch 'feature' adds shop/0007_add_sku; 'main' has since added "
+            "shop/0007_price_index.\n\n"
+        )
         out.write("$ migration-ci check --base main\n")
         analysis = analyze(open_source(root, "main"), Config(base="main"))
         out.write(report.render_text(analysis.result))

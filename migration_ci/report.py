@@ -54,7 +54,9 @@ def _conflict_text(conflict: Conflict, base_ref: str | None, fix_command: str) -
     if conflict.merge_error:
         lines.append(f"  Cannot merge: {conflict.merge_error}")
     elif conflict.merge_name:
-        lines.append(f"  Fix: {fix_command} (writes {conflict.migrations_dir}/{conflict.merge_name}.py)")
+        lines.append(
+            f"  Fix: {fix_command} (writes {conflict.migrations_dir}/{conflict.merge_name}.py)"
+        )
     return lines
 
 
@@ -74,7 +76,10 @@ def summary_line(result: CheckResult, fix_command: str = "migration-ci fix") -> 
             f"{result.migration_count} migrations checked ({result.engine} engine)."
         )
     n = len(result.conflicts)
-    return f"{n} app{'s' * (n != 1)} with conflicting migrations. Run: {fix_command}"
+    apps = f"{n} app{'s' * (n != 1)} with conflicting migrations."
+    if all(c.merge_error for c in result.conflicts):
+        return f"{apps} Django cannot merge them: resolve by hand as described above."
+    return f"{apps} Run: {fix_command}"
 
 
 # -- JSON -------------------------------------------------------------------------------
@@ -84,7 +89,9 @@ def conflict_to_dict(conflict: Conflict) -> dict[str, Any]:
     return {
         "app_label": conflict.app_label,
         "migrations_dir": conflict.migrations_dir,
-        "leaves": [{"name": l.name, "path": l.path, "side": l.side} for l in conflict.leaves],
+        "leaves": [
+            {"name": leaf.name, "path": leaf.path, "side": leaf.side} for leaf in conflict.leaves
+        ],
         "common_ancestor": conflict.common_ancestor,
         "merge_name": conflict.merge_name,
         "merge_dependencies": [list(key) for key in conflict.merge_dependencies],
@@ -93,12 +100,15 @@ def conflict_to_dict(conflict: Conflict) -> dict[str, Any]:
             {
                 "leaf": b.leaf,
                 "migrations": list(b.migrations),
-                "operations": [{"kind": o.kind, "description": o.description} for o in b.operations],
+                "operations": [
+                    {"kind": o.kind, "description": o.description} for o in b.operations
+                ],
             }
             for b in conflict.branches
         ],
         "overlaps": [
-            {"model": o.model, "field": o.field, "leaves": list(o.leaves)} for o in conflict.overlaps
+            {"model": o.model, "field": o.field, "leaves": list(o.leaves)}
+            for o in conflict.overlaps
         ],
     }
 
@@ -140,7 +150,9 @@ def escape_property(value: str) -> str:
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(level: str, message: str, *, file: str | None = None, title: str | None = None) -> str:
+def annotation(
+    level: str, message: str, *, file: str | None = None, title: str | None = None
+) -> str:
     props = []
     if file:
         props.append(f"file={escape_property(file)},line=1")

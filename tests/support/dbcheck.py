@@ -1,4 +1,4 @@
-"""Check that the database servers named by the test URLs answer: ``python -m tests.support.dbcheck``.
+"""Check that the database servers of the test URLs answer: python -m tests.support.dbcheck.
 
 Exit 0 when every URL that is set can be connected to; 1 naming the unreachable URL otherwise.
 """
@@ -22,8 +22,11 @@ def connect_error(url: str) -> str | None:
             import psycopg
 
             with psycopg.connect(
-                host=conf["HOST"], port=conf["PORT"] or 5432, user=conf["USER"],
-                password=conf["PASSWORD"] or None, dbname=conf["NAME"] or "postgres",
+                host=conf["HOST"],
+                port=conf["PORT"] or 5432,
+                user=conf["USER"],
+                password=conf["PASSWORD"] or None,
+                dbname=conf["NAME"] or "postgres",
                 connect_timeout=5,
             ) as conn:
                 conn.execute("SELECT 1")
@@ -31,8 +34,11 @@ def connect_error(url: str) -> str | None:
             import MySQLdb
 
             conn = MySQLdb.connect(
-                host=conf["HOST"], port=int(conf["PORT"] or 3306), user=conf["USER"],
-                password=conf["PASSWORD"] or "", connect_timeout=5,
+                host=conf["HOST"],
+                port=int(conf["PORT"] or 3306),
+                user=conf["USER"],
+                password=conf["PASSWORD"] or "",
+                connect_timeout=5,
             )
             conn.cursor().execute("SELECT 1")
             conn.close()

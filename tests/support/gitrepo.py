@@ -37,8 +37,12 @@ class GitRepo:
 
     def git(self, *args: str) -> str:
         proc = subprocess.run(
-            ["git", *args], cwd=self.root, env=isolated_env(),
-            capture_output=True, text=True, check=False,
+            ["git", *args],
+            cwd=self.root,
+            env=isolated_env(),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}{proc.stdout}")

@@ -1,0 +1,264 @@
+"""The command line end to end, on real git repositories."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migration_ci.cli import main
+from tests.support.gitrepo import GitRepo, isolated_env, migration
+
+ADD_SKU = (
+    "        migrations.AddField(\n"
+    "            model_name='product',\n"
+    "            name='sku',\n"
+    "            field=models.CharField(max_length=32, null=True),\n"
+    "        ),\n"
+)
+ADD_COLOUR = (
+    "        migrations.AddField(\n"
+    "            model_name='product',\n"
+    "            name='colour',\n"
+    "            field=models.CharField(max_length=32, null=True),\n"
+    "        ),\n"
+)
+
+
+def run(root: Path, *argv: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    monkeypatch.chdir(root)
+    out = io.StringIO()
+    code = main(list(argv), stdout=out)
+    return code, out.getvalue()
+
+
+def shop_history(repo: GitRepo) -> None:
+    repo.write("shop/__init__.py", "")
+    repo.write("shop/migrations/__init__.py", "")
+    repo.write("shop/migrations/0001_initial.py", migration())
+    repo.write("shop/migrations/0002_product.py", migration([("shop", "0001_initial")]))
+    repo.commit("common history")
+
+
+def forked(repo: GitRepo) -> None:
+    """main and feature both add a 0003 after 0002_product; feature is checked out.
+
+    0001 - 0002_product -+- 0003_sku     (feature)
+                         +- 0003_colour  (main)
+    """
+    shop_history(repo)
+    repo.branch("feature")
+    repo.write("shop/migrations/0003_sku.py", migration([("shop", "0002_product")], ADD_SKU))
+    repo.commit("sku")
+    repo.checkout("main")
+    repo.write("shop/migrations/0003_colour.py", migration([("shop", "0002_product")], ADD_COLOUR))
+    repo.commit("colour")
+    repo.checkout("feature")
+
+
+def test_clean_tree_exits_0(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    shop_history(repo)
+    code, out = run(repo.root, "check", monkeypatch=monkeypatch)
+    assert (code, out) == (
+        0,
+        "No conflicting migrations: 1 app, 2 migrations checked (static engine).\n",
+    )
+
+
+def test_base_conflict_reports_sides_and_branches(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forked(repo)
+    code, out = run(repo.root, "check", "--base", "main", monkeypatch=monkeypatch)
+    assert code == 1
+    assert out == (
+        "Conflicting migrations in app 'shop': 0003_colour (main), 0003_sku (this branch).\n"
+        "  shop/migrations/0003_colour.py  (main)\n"
+        "  shop/migrations/0003_sku.py  (this branch)\n"
+        "  Common ancestor: 0002_product\n"
+        "  Branch 0003_colour\n"
+        "    + Add field colour to product\n"
+        "  Branch 0003_sku\n"
+        "    + Add field sku to product\n"
+        "  warning: both 0003_colour and 0003_sku change model product: a merge migration "
+        "resolves the graph, not that clash. Check the combined schema by hand.\n"
+        "  Fix: migration-ci fix (writes shop/migrations/0004_merge_0003_colour_0003_sku.py)\n"
+        "\n"
+        "1 app with conflicting migrations. Run: migration-ci fix\n"
+    )
+
+
+def test_without_base_the_branch_alone_is_clean(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forked(repo)
+    assert run(repo.root, "check", monkeypatch=monkeypatch)[0] == 0
+
+
+def test_json_document(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    forked(repo)
+    code, out = run(
+        repo.root, "check", "--base", "main", "--format", "json", monkeypatch=monkeypatch
+    )
+    doc = json.loads(out)
+    assert code == 1
+    assert doc["version"] == 1
+    assert doc["base"] == {"ref": "main", "sha": repo.git("rev-parse", "main")}
+    assert doc["head"] == {"sha": repo.git("rev-parse", "HEAD")}
+    assert doc["leaves"] == {"shop": ["0003_colour", "0003_sku"]}
+    [conflict] = doc["conflicts"]
+    assert conflict["app_label"] == "shop"
+    assert conflict["migrations_dir"] == "shop/migrations"
+    assert conflict["leaves"] == [
+        {"name": "0003_colour", "path": "shop/migrations/0003_colour.py", "side": "base"},
+        {"name": "0003_sku", "path": "shop/migrations/0003_sku.py", "side": "branch"},
+    ]
+    assert conflict["merge_name"] == "0004_merge_0003_colour_0003_sku"
+    assert conflict["merge_dependencies"] == [["shop", "0003_colour"], ["shop", "0003_sku"]]
+    assert conflict["branches"][1] == {
+        "leaf": "0003_sku",
+        "migrations": ["0003_sku"],
+        "operations": [{"kind": "AddField", "description": "+ Add field sku to product"}],
+    }
+
+
+def test_github_annotations_point_at_leaf_files(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forked(repo)
+    code, out = run(
+        repo.root, "check", "--base", "main", "--format", "github", monkeypatch=monkeypatch
+    )
+    assert code == 1
+    title = "title=Conflicting migrations"
+    message = (
+        "Conflicting migrations in app 'shop': 0003_colour (main), 0003_sku (this branch). "
+        "Run: migration-ci fix"
+    )
+    assert out.splitlines() == [
+        f"::error file=shop/migrations/0003_colour.py,line=1,{title}::{message}",
+        f"::error file=shop/migrations/0003_sku.py,line=1,{title}::{message}",
+        "1 app with conflicting migrations. Run: migration-ci fix",
+    ]
+
+
+def test_fix_writes_the_merge_migration_then_check_is_clean(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forked(repo)
+    repo.git("merge", "-q", "--no-edit", "main")
+    code, out = run(repo.root, "fix", monkeypatch=monkeypatch)
+    merge_file = repo.root / "shop/migrations/0004_merge_0003_colour_0003_sku.py"
+    assert code == 1
+    assert "Wrote shop/migrations/0004_merge_0003_colour_0003_sku.py\n" in out
+    text = merge_file.read_text(encoding="utf-8")
+    assert "('shop', '0003_colour'),\n        ('shop', '0003_sku'),\n" in text
+    assert run(repo.root, "check", monkeypatch=monkeypatch)[0] == 0
+    assert run(repo.root, "fix", monkeypatch=monkeypatch)[0] == 0
+
+
+def test_check_fix_flag_writes_and_fails(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    forked(repo)
+    repo.git("merge", "-q", "--no-edit", "main")
+    code, _ = run(repo.root, "check", "--fix", monkeypatch=monkeypatch)
+    assert code == 1
+    assert (repo.root / "shop/migrations/0004_merge_0003_colour_0003_sku.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("setup", "argv", "message"),
+    [
+        pytest.param(
+            lambda r: r.write("shop/migrations/0003_broken.py", "class Migration(:\n"),
+            ["check"],
+            "migration-ci: shop/migrations/0003_broken.py:1: syntax error",
+            id="syntax error",
+        ),
+        pytest.param(
+            lambda r: None,
+            ["check", "--base", "nosuchbranch"],
+            "migration-ci: Git ref 'nosuchbranch' is not in '{root}'. Check the name; "
+            "git branch --all lists the branches this clone has.\n",
+            id="unknown base ref",
+        ),
+        pytest.param(
+            lambda r: r.write(".migration-ci.yml", "bsae: main\n"),
+            ["check"],
+            "migration-ci: .migration-ci.yml: unknown key 'bsae'.",
+            id="unknown config key",
+        ),
+        pytest.param(
+            lambda r: r.write(
+                "shop/migrations/0003_latin1.py", b"# caf\xe9\nclass Migration: pass\n"
+            ),
+            ["check"],
+            "migration-ci: shop/migrations/0003_latin1.py",
+            id="not utf-8",
+        ),
+        pytest.param(
+            lambda r: r.write("shop/migrations/0003_nothing.py", "x = 1\n"),
+            ["check"],
+            "migration-ci: shop/migrations/0003_nothing.py: no Migration class.",
+            id="no Migration class",
+        ),
+        pytest.param(
+            lambda r: r.write("shop/migrations/0003_x.py", migration([("shop", "0002_missing")])),
+            ["check"],
+            "migration-ci: ",
+            id="missing dependency",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_nothing_written(
+    repo: GitRepo, setup: object, argv: list[str], message: str
+) -> None:
+    shop_history(repo)
+    setup(repo)  # type: ignore[operator]
+    before = sorted(p.relative_to(repo.root) for p in repo.root.rglob("*") if ".git" not in p.parts)
+    proc = subprocess.run(
+        [sys.executable, "-m", "migration_ci", *argv],
+        cwd=repo.root,
+        env=isolated_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    after = sorted(p.relative_to(repo.root) for p in repo.root.rglob("*") if ".git" not in p.parts)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.startswith(message.format(root=repo.root))
+    assert proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+    assert before == after
+
+
+def test_base_outside_git_is_bad_input(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "migration_ci", "check", "--base", "main"],
+        cwd=tmp_path,
+        env=isolated_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"migration-ci: '{tmp_path}' is not inside a git repository.")
+
+
+def test_demo_runs_the_main_job_offline() -> None:
+    out = io.StringIO()
+    assert main(["demo"], stdout=out) == 0
+    text = out.getvalue()
+    assert (
+        "Conflicting migrations in app 'shop': 0007_add_sku (this branch), "
+        "0007_price_index (main).\n" in text
+    )
+    assert (
+        "`migration-ci fix` would write shop/migrations/0008_merge_0007_add_sku_0007_price_index.py"
+        in text
+    )
+    assert "        ('shop', '0007_add_sku'),\n        ('shop', '0007_price_index'),\n" in text
