@@ -21,6 +21,7 @@ from migration_ci.errors import GitError
 
 FETCH_DEPTH = 50  # enough history for most branches; a missing merge base says how to deepen
 _OUTPUT_LIMIT = 2000  # characters of stdout/stderr quoted in an error
+_FILE_MODES = ("100644", "100755")  # regular files; symlinks (120000) and submodules are not
 
 
 def _decode(data: bytes) -> str:
@@ -130,9 +131,27 @@ def ls_tree(root: Path, ref: str) -> dict[str, str]:
             continue
         meta, _, path = record.partition("\t")
         mode, kind, sha = meta.split(" ")
-        if kind == "blob" and mode in ("100644", "100755"):
+        if kind == "blob" and mode in _FILE_MODES:
             files[path] = sha
     return files
+
+
+def diff_trees(root: Path, a: str, b: str) -> dict[str, tuple[str | None, str | None]]:
+    """Files that differ between commits: path -> (blob in ``a``, blob in ``b``).
+
+    None stands for "not a regular file there" (absent, a symlink or a submodule).
+    """
+    out = _run(["diff-tree", "-r", "-z", "--no-renames", "--no-textconv", "--no-ext-diff",
+                "--end-of-options", a, b], root)
+    records = out.split("\0")[:-1]  # ":modes shas status", path, ... each ended by NUL
+    changes: dict[str, tuple[str | None, str | None]] = {}
+    for meta, path in zip(records[::2], records[1::2], strict=True):
+        old_mode, new_mode, old_sha, new_sha, _ = meta.lstrip(":").split(" ")
+        changes[path] = (
+            old_sha if old_mode in _FILE_MODES else None,
+            new_sha if new_mode in _FILE_MODES else None,
+        )
+    return changes
 
 
 def read_blobs(root: Path, ref: str, paths: Iterable[str]) -> dict[str, bytes]:

@@ -216,6 +216,28 @@ def test_ls_tree_and_read_blobs_with_odd_names(repo: GitRepo) -> None:
     }
 
 
+def test_diff_trees(repo: GitRepo) -> None:
+    for name in ["kept.py", "edited.py", "deleted.py", "becomes link.py", "é dir/x.py"]:
+        repo.write(name, f"{name}\n")
+    first = repo.commit()
+    repo.write("edited.py", "edited\n")
+    repo.remove("deleted.py")
+    repo.remove("becomes link.py")
+    (repo.root / "becomes link.py").symlink_to("kept.py")
+    repo.write("added.py", "added\n")
+    repo.remove("é dir/x.py")
+    second = repo.commit()
+    before, after = git.ls_tree(repo.root, first), git.ls_tree(repo.root, second)
+    assert git.diff_trees(repo.root, first, second) == {
+        "edited.py": (before["edited.py"], after["edited.py"]),
+        "deleted.py": (before["deleted.py"], None),
+        "becomes link.py": (before["becomes link.py"], None),
+        "added.py": (None, after["added.py"]),
+        "é dir/x.py": (before["é dir/x.py"], None),
+    }
+    assert git.diff_trees(repo.root, first, first) == {}
+
+
 def test_read_blobs_of_a_path_not_in_the_commit(repo: GitRepo) -> None:
     repo.write("a.py", "a\n")
     repo.commit()
