@@ -161,7 +161,10 @@ def _fix(conflict: Mapping[str, Any], base_ref: str, strategy: str) -> str:
         return f"No merge migration can be written for {code(conflict.get('app_label'))}: " \
                f"{code(error, 500)}"
     merge_file = as_dict(conflict.get("merge_file"))
-    path = as_text(merge_file.get("path")) or as_text(conflict.get("merge_name"))
+    path = as_text(merge_file.get("path"))
+    if not path and conflict.get("merge_name"):
+        folder = as_text(conflict.get("migrations_dir"))
+        path = f"{folder}/{as_text(conflict.get('merge_name'))}.py".lstrip("/")
     fix = "migration-ci fix" + (" --strategy rebase" if strategy == "rebase" else "")
     ref = shlex.quote(base_ref or "main")
     commands = "\n".join([f"git fetch origin {ref}", f"git merge origin/{ref}", fix,

@@ -53,6 +53,7 @@ class FakeGitHub:
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     per_page_max: int = 100
+    max_body: int = MAX_BODY  # GitHub's limit; lower it to provoke the 422 with small bodies
     requests: list[Request] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     next_id: int = 1000
@@ -162,10 +163,10 @@ class FakeGitHub:
     def write(self, status: int, body: Any,
               apply: Callable[[str], dict[str, Any]]) -> tuple[int, Any, dict[str, str]]:
         text = body.get("body", "") if isinstance(body, dict) else ""
-        if len(text) > MAX_BODY:
+        if len(text) > self.max_body:
             return 422, {"message": "Validation Failed", "errors": [
                 {"resource": "IssueComment", "code": "custom", "field": "body",
-                 "message": "body is too long (maximum is 65536 characters)"}]}, {}
+                 "message": f"body is too long (maximum is {self.max_body} characters)"}]}, {}
         return status, apply(text), {}
 
     def page(self, route: str, items: list[dict[str, Any]],

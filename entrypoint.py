@@ -1,0 +1,175 @@
+"""Entry point of the django-migration-ci GitHub Action (Docker): ``python /app/entrypoint.py``.
+
+Reads the environment once, wires the real services (git, the migration-ci CLI, the GitHub
+API, the runner's files) into ``migration_ci.action.run_pr_report`` and returns its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from contextlib import redirect_stderr
+from pathlib import Path
+from typing import Any
+
+from migration_ci import action, cli, comment, git
+from migration_ci.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_UNEXPECTED,
+    ConfigError,
+    GitError,
+    MigrationCIError,
+)
+from migration_ci.github import GitHub
+from migration_ci.inputs import Inputs, RunContext, read_environ
+from migration_ci.workflow import Annotation, Workflow
+
+_HISTORY_DEPTHS = (2, 50, 1000)  # commits fetched from each tip before giving up and unshallowing
+
+
+def _project_dir(inputs: Inputs, context: RunContext) -> Path:
+    return Path(context.workspace, inputs.working_directory)
+
+
+def _tool(argv: Sequence[str]) -> tuple[int, str, str]:
+    """Run the migration-ci CLI in this process; its stdout and stderr are returned."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stderr(err):
+        code = cli.main(list(argv), stdout=out)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _has_command(name: str) -> bool:
+    return any(isinstance(a, argparse._SubParsersAction) and name in a.choices
+               for a in cli.build_parser()._actions)
+
+
+def _merge_base_found(root: Path, base: str) -> bool:
+    try:
+        return git.has_commit(root, base) and git.merge_base(root, "HEAD", base) is not None
+    except GitError:
+        return False
+
+
+def connect_history(root: Path, base: str) -> None:
+    """Fetch (deeper each time) until HEAD and ``base`` meet; default checkouts have depth 1."""
+    head = git.head_sha(root)
+    for depth in _HISTORY_DEPTHS:
+        if _merge_base_found(root, base):
+            return
+        git.fetch(root, "origin", [head, base], depth=depth)
+    if not _merge_base_found(root, base) and git.is_shallow(root):
+        git.fetch(root, "origin", [head, base], unshallow=True)
+
+
+def find_base(root: Path, inputs: Inputs, event: action.Event) -> str | None:
+    """The commit to judge the merge against, fetched; None checks the tree alone."""
+    if inputs.base_ref:
+        ref = inputs.base_ref.removeprefix("origin/")
+        git.fetch(root, "origin", [f"+refs/heads/{ref}:refs/remotes/origin/{ref}"], depth=1)
+        base = f"origin/{ref}"
+        connect_history(root, git.resolve_commit(root, base))
+        return base
+    if event.name not in ("pull_request", "pull_request_target", "merge_group"):
+        return None
+    parents = git.commit_parents(root, "HEAD")
+    # On the default pull_request checkout HEAD is GitHub's test merge; its first parent is
+    # exactly the base it was merged onto.
+    is_test_merge = event.name != "merge_group" and len(parents) == 2
+    base = parents[0] if is_test_merge else event.base_sha
+    if not base:
+        return None
+    connect_history(root, base)
+    return base
+
+
+def build_report(inputs: Inputs, context: RunContext, event: action.Event) -> dict[str, Any]:
+    root = Path(context.workspace)
+    project = _project_dir(inputs, context)
+    if inputs.install_command:
+        subprocess.run(inputs.install_command, shell=True, cwd=project, check=True)
+    base = find_base(root, inputs, event)
+    args = ["--root", str(project), *(["--base", base] if base else []),
+            *(["--settings", inputs.settings_module] if inputs.settings_module else [])]
+    if _has_command("report"):
+        args = ["report", "--format", "json", *args,
+                *(["--database-url", inputs.database_url] if inputs.database_url else []),
+                *([] if inputs.verify else ["--no-verify"]),
+                *([] if inputs.cache else ["--no-cache"])]
+    else:
+        args = ["check", "--format", "json", *args]
+    code, out, err = _tool(args)
+    if code not in (0, 1):
+        raise ConfigError(f"migration-ci {args[0]} failed (exit {code}): {err.strip()}")
+    document: dict[str, Any] = json.loads(out)
+    if "check" not in document:  # the check part alone, at top level
+        check = {k: document.pop(k) for k in list(document) if k not in
+                 ("version", "tool", "base", "head")}
+        document.update(check=check, verify=None, plan=None)
+    document.setdefault("working_directory", inputs.working_directory)
+    if base and not inputs.base_ref and isinstance(document.get("base"), dict) and event.base_ref:
+        document["base"]["ref"] = event.base_ref  # name the branch, not the sha we fetched
+    return document
+
+
+def commit_fix(inputs: Inputs, context: RunContext, event: action.Event,
+               report: dict[str, Any]) -> str:
+    """Check out the PR branch, merge the base, write the fix, commit and push it."""
+    root, head, base = Path(context.workspace), event.head_ref, event.base_ref
+    refs = [f"+refs/heads/{ref}:refs/remotes/origin/{ref}" for ref in (head, base)]
+    git.fetch(root, "origin", refs, unshallow=git.is_shallow(root))
+    git.checkout_new_branch(root, head, f"origin/{head}")
+    if not git.merge_no_edit(root, f"origin/{base}"):
+        return (f"fix: commit stopped: merging '{base}' into '{head}' has git conflicts, so the "
+                "merge was aborted and nothing was pushed. Merge locally, then run: "
+                "migration-ci fix")
+    code, _, err = _tool(["fix", "--format", "json", "--strategy", inputs.strategy,
+                          "--root", str(_project_dir(inputs, context))])
+    if code not in (0, 1):
+        raise ConfigError(f"migration-ci fix failed (exit {code}): {err.strip()}")
+    prefix = "" if inputs.working_directory == "." else inputs.working_directory + "/"
+    dirs = sorted({prefix + str(c.get("migrations_dir")) for c in comment.conflicts(report)})
+    sha = git.commit_paths(root, dirs, "Merge conflicting migrations\n\n"
+                                       "Written by django-migration-ci (migration-ci fix).")
+    git.push(root, "origin", f"HEAD:refs/heads/{head}")
+    return f"fix: committed {sha[:12]} to '{head}' (merged '{base}' first). " \
+           + action.TOKEN_PUSH_NOTE
+
+
+def read_event(context: RunContext) -> action.Event:
+    payload: Mapping[str, Any] = {}
+    if context.event_path and Path(context.event_path).is_file():
+        payload = json.loads(Path(context.event_path).read_text(encoding="utf-8"))
+    return action.Event.from_payload(context.event_name, payload)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    environ = dict(os.environ)
+    workflow = Workflow(environ.get("GITHUB_OUTPUT", ""), environ.get("GITHUB_STEP_SUMMARY", ""))
+    try:
+        inputs, context = read_environ(environ)
+        event = read_event(context)
+        services = action.Services(
+            workflow=workflow,
+            build_report=lambda e: build_report(inputs, context, e),
+            connect=lambda: GitHub(inputs.github_token, context.repository, context.api_url),
+            commit_fix=lambda e, r: commit_fix(inputs, context, e, r),
+        )
+        return action.run_pr_report(inputs, context, event, services)
+    except MigrationCIError as exc:
+        workflow.annotate(Annotation("error", str(exc), title="django-migration-ci"))
+        return exc.exit_code
+    except (subprocess.CalledProcessError, OSError, ValueError) as exc:
+        workflow.annotate(Annotation("error", f"{type(exc).__name__}: {exc}",
+                                     title="django-migration-ci"))
+        return EXIT_BAD_INPUT if isinstance(exc, subprocess.CalledProcessError) \
+            else EXIT_UNEXPECTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,277 @@
+"""The pr-report activity of the GitHub Action: report, outputs, summary, annotations, comment.
+
+One function, ``run_pr_report``; everything it touches (git, the project, the GitHub API, the
+runner's files) comes in through ``Services`` so tests can hand in real or small fakes.
+The report document is the interface: everything GitHub-facing is rendered from it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from migration_ci import comment
+from migration_ci.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    ConfigError,
+    GitHubError,
+    MigrationCIError,
+)
+from migration_ci.github import Comment, PullRequest
+from migration_ci.inputs import Inputs, RunContext
+from migration_ci.workflow import Annotation, Workflow
+
+ARTIFACT_FILE = "migration-ci-report.json"
+ARTIFACT_KIND = "django-migration-ci/pr-report"
+MAX_ARTIFACT_BYTES = 5_000_000
+FORK_PATTERN = 'README: "Pull requests from forks"'
+TOKEN_PUSH_NOTE = (
+    "Pushes made with the default GITHUB_TOKEN do not start new workflow runs, so checks will "
+    "not run on this commit: push a new commit, or pass a GitHub App or personal access token "
+    "as 'github-token' (and to actions/checkout) to have them run.")
+
+
+class GitHubPort(Protocol):
+    def identity(self) -> str: ...
+    def get_pull(self, number: int) -> PullRequest: ...
+    def list_comments(self, number: int) -> list[Comment]: ...
+    def create_comment(self, number: int, body: str) -> Comment: ...
+    def edit_comment(self, comment: Comment, body: str) -> Comment: ...
+
+
+@dataclass(frozen=True)
+class Event:
+    """What the Action needs from the event payload (``GITHUB_EVENT_PATH``)."""
+
+    name: str
+    pull_number: int | None = None
+    head_sha: str = ""
+    head_ref: str = ""
+    head_repository: str = ""
+    base_sha: str = ""
+    base_ref: str = ""
+    base_repository: str = ""
+    run_head_sha: str = ""  # workflow_run: the commit the triggering run checked
+    run_head_repository: str = ""
+
+    @property
+    def is_fork(self) -> bool:
+        return bool(self.head_repository) and self.head_repository != self.base_repository
+
+    @classmethod
+    def from_payload(cls, name: str, payload: Mapping[str, Any]) -> Event:
+        pr, group = _d(payload.get("pull_request")), _d(payload.get("merge_group"))
+        run = _d(payload.get("workflow_run"))
+        head, base = _d(pr.get("head")), _d(pr.get("base"))
+        number = pr.get("number")
+        return cls(
+            name=name,
+            pull_number=number if isinstance(number, int) else None,
+            head_sha=str(head.get("sha") or group.get("head_sha") or ""),
+            head_ref=str(head.get("ref") or group.get("head_ref") or ""),
+            head_repository=str(_d(head.get("repo")).get("full_name") or ""),
+            base_sha=str(base.get("sha") or group.get("base_sha") or ""),
+            base_ref=str(base.get("ref") or group.get("base_ref") or "").removeprefix(
+                "refs/heads/"),
+            base_repository=str(_d(base.get("repo")).get("full_name") or ""),
+            run_head_sha=str(run.get("head_sha") or ""),
+            run_head_repository=str(_d(run.get("head_repository")).get("full_name") or ""),
+        )
+
+
+def _d(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class Services:
+    workflow: Workflow
+    build_report: Callable[[Event], dict[str, Any]]  # fetches what it needs, runs the tool
+    connect: Callable[[], GitHubPort]  # the API client; may raise GitHubError
+    commit_fix: Callable[[Event, dict[str, Any]], str]  # pushes the fix; returns a note
+
+
+def run_pr_report(inputs: Inputs, context: RunContext, event: Event, services: Services) -> int:
+    """The whole Action; returns the step's exit code (README: "Exit status")."""
+    if event.name == "workflow_run":
+        return post_from_artifact(inputs, context, event, services)
+    workflow = services.workflow
+    if event.name == "pull_request_target" and event.is_fork:
+        message = (f"Refusing to load the project: on pull_request_target the code of the fork "
+                   f"'{event.head_repository}' would run with a token that can write to "
+                   f"'{event.base_repository}'. Run django-migration-ci on pull_request and post "
+                   f"its report from a workflow_run workflow ({FORK_PATTERN}).")
+        workflow.annotate(Annotation("error", message, title="django-migration-ci"))
+        workflow.write_summary(f"## Django migrations: not checked\n\n{message}\n")
+        return EXIT_BAD_INPUT
+    report = services.build_report(event)
+    notes = [deliver_fix(inputs, event, report, services)]
+    publish(inputs, context, report, [n for n in notes if n], workflow)
+    if event.pull_number is not None:
+        write_artifact(Path(context.workspace, inputs.working_directory), event, report)
+    url = ""
+    if inputs.comment and event.pull_number is not None:
+        url = post_comment(services, event.pull_number, report, context,
+                           notes=[n for n in notes if n], strategy=inputs.strategy)
+    workflow.set_outputs(outputs(report, url))
+    return exit_code(inputs, report)
+
+
+def deliver_fix(inputs: Inputs, event: Event, report: dict[str, Any], services: Services) -> str:
+    if inputs.fix != "commit" or not comment.conflicts(report):
+        return ""
+    if event.name != "pull_request" or event.pull_number is None:
+        return f"fix: commit works on pull_request events only, not {event.name}; see the " \
+               "suggested merge migration below."
+    if event.is_fork:
+        return (f"fix: commit never pushes to a fork ('{event.head_repository}'); apply the "
+                "suggested merge migration below.")
+    try:
+        return services.commit_fix(event, report)
+    except MigrationCIError as exc:  # git conflicts, a refused push: report, keep the report
+        return f"fix: commit failed, nothing was pushed: {exc}"
+
+
+def exit_code(inputs: Inputs, report: Mapping[str, Any]) -> int:
+    if comment.verify_failed(report):
+        return EXIT_FINDINGS
+    if inputs.fail_on_conflict and comment.conflicts(report):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def outputs(report: Mapping[str, Any], comment_url: str) -> dict[str, str]:
+    conflicts = comment.conflicts(report)
+    merges = [str(comment.as_dict(c.get("merge_file")).get("path") or "") for c in conflicts]
+    plan = comment.as_dict(report.get("plan"))
+    return {
+        "conflicts": str(len(conflicts)),
+        "conflicted-apps": ",".join(comment.conflicted_apps(report)),
+        "merge-migrations": "\n".join(p for p in merges if p),
+        "plan-changed": "true" if comment.as_list(plan.get("entries")) else "false",
+        "comment-url": comment_url,
+    }
+
+
+def find_annotations(report: Mapping[str, Any], working_directory: str) -> list[Annotation]:
+    def at(path: object) -> str:
+        text = comment.as_text(path)
+        return text if working_directory == "." else f"{working_directory}/{text}"
+
+    found = []
+    for conflict in comment.conflicts(report):
+        names = [comment.as_text(comment.as_dict(leaf).get("name"))
+                 for leaf in comment.as_list(conflict.get("leaves"))]
+        for leaf in map(comment.as_dict, comment.as_list(conflict.get("leaves"))):
+            found.append(Annotation(
+                "error", f"Conflicting migrations in app '{conflict.get('app_label')}': "
+                         f"{', '.join(names)}. Run: migration-ci fix",
+                file=at(leaf.get("path")), line=1, title="Conflicting migration leaf"))
+    failure = comment.as_dict(comment.as_dict(report.get("verify")).get("failure"))
+    if failure:
+        found.append(Annotation("error", f"Migration failed ({failure.get('direction')}): "
+                                         f"{failure.get('error')}",
+                                file=at(failure.get("path")), line=1, title="Verify failed"))
+    return found
+
+
+def publish(inputs: Inputs, context: RunContext, report: dict[str, Any], notes: list[str],
+            workflow: Workflow) -> None:
+    """Job summary, annotations and the log: they never depend on the API."""
+    summary = comment.render_summary(report, notes=notes, base_ref=_base_ref(report),
+                                     strategy=inputs.strategy)
+    workflow.write_summary(summary)
+    for annotation in find_annotations(report, inputs.working_directory):
+        workflow.annotate(annotation)
+    workflow.print_untrusted(summary)
+
+
+def _base_ref(report: Mapping[str, Any]) -> str:
+    return comment.as_text(comment.as_dict(report.get("base")).get("ref"))
+
+
+def post_comment(services: Services, number: int, report: dict[str, Any],
+                 context: RunContext, *, notes: list[str], strategy: str) -> str:
+    """Create, update or resolve the sticky comment; on API refusal, say so and go on."""
+    summary_url = context.run_url
+    try:
+        github = services.connect()
+        login = github.identity()
+        mark = comment.marker(report.get("working_directory"))
+        sticky = next((c for c in github.list_comments(number)
+                       if c.author == login and mark in c.body), None)
+        if comment.has_findings(report):
+            body = comment.render_comment(report, notes=notes, summary_url=summary_url,
+                                          base_ref=_base_ref(report), strategy=strategy)
+        elif sticky is not None:
+            body = comment.render_resolved(report, summary_url=summary_url)
+        else:
+            return ""
+        if sticky is None:
+            return github.create_comment(number, body).url
+        return github.edit_comment(sticky, body).url if sticky.body != body else sticky.url
+    except GitHubError as exc:
+        message = f"The pull request comment was not posted: {exc}"
+        services.workflow.annotate(Annotation("warning", message, title="django-migration-ci"))
+        services.workflow.write_summary(f"> [!WARNING]\n> {comment.code(message, 2000)}\n")
+        return ""
+
+
+def write_artifact(directory: Path, event: Event, report: dict[str, Any]) -> Path:
+    """The report for a workflow_run workflow to post (README: "Pull requests from forks")."""
+    path = directory / ARTIFACT_FILE
+    envelope = {"kind": ARTIFACT_KIND, "pull_request": event.pull_number,
+                "head_sha": event.head_sha, "report": report}
+    path.write_text(json.dumps(envelope, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def read_artifact(path: Path) -> tuple[int, dict[str, Any]]:
+    """The PR number and report from an untrusted artifact: size-capped, shape-checked, data."""
+    if not path.is_file():
+        raise ConfigError(f"No report artifact at '{path}'.", "Download the 'migration-ci-report' "
+                          "artifact of the triggering run into the working directory first.")
+    if path.stat().st_size > MAX_ARTIFACT_BYTES:
+        raise ConfigError(f"Report artifact '{path}' is over {MAX_ARTIFACT_BYTES} bytes.",
+                          "Refusing to read it.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Report artifact '{path}' is not JSON: {exc}.") from exc
+    number = _d(data).get("pull_request")
+    report = _d(data).get("report")
+    if (_d(data).get("kind") != ARTIFACT_KIND or not isinstance(number, int) or number <= 0
+            or isinstance(number, bool) or not isinstance(report, dict)
+            or report.get("version") != 1):
+        raise ConfigError(f"Report artifact '{path}' is not a django-migration-ci report.",
+                          "Upload the file the Action wrote on the pull_request run.")
+    return number, report
+
+
+def post_from_artifact(inputs: Inputs, context: RunContext, event: Event,
+                       services: Services) -> int:
+    """workflow_run mode: post a report made by an untrusted run, as data only."""
+    workflow = services.workflow
+    number, report = read_artifact(Path(context.workspace, inputs.working_directory,
+                                        ARTIFACT_FILE))
+    try:
+        pull = services.connect().get_pull(number)
+    except GitHubError as exc:
+        workflow.annotate(Annotation("warning", f"Cannot read pull request #{number}: {exc}"))
+        return EXIT_OK
+    if pull.head_sha != event.run_head_sha or (
+            event.run_head_repository and pull.head_repository != event.run_head_repository):
+        workflow.annotate(Annotation(
+            "warning", f"Not posting: pull request #{number} is at {pull.head_sha[:12]} of "
+                       f"'{pull.head_repository}', but the report is for "
+                       f"{event.run_head_sha[:12]} of '{event.run_head_repository}'."))
+        return EXIT_OK
+    publish(inputs, context, report, [], workflow)
+    url = post_comment(services, number, report, context, notes=[], strategy=inputs.strategy)
+    workflow.set_outputs(outputs(report, url))
+    return EXIT_OK

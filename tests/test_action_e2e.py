@@ -1,0 +1,300 @@
+"""entrypoint.py end to end: a subprocess with the runner's variables, a PR merge checkout, and
+tests/fake_github.py as the API (through GITHUB_API_URL)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migration_ci.action import ARTIFACT_FILE, ARTIFACT_KIND
+from migration_ci.comment import marker
+from tests.fake_github import FakeGitHub, FakeGitHubServer
+from tests.support.gitrepo import GitRepo, isolated_env, migration
+
+pytestmark = pytest.mark.slow
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ENTRYPOINT = REPO_ROOT / "entrypoint.py"
+MARK = marker(".")
+
+
+@dataclass
+class Checkout:
+    """A clone shaped like actions/checkout on pull_request: refs/pull/5/merge at depth 1."""
+
+    workspace: Path
+    origin: Path
+    base_sha: str
+    head_sha: str
+    merge_sha: str
+
+
+def make_checkout(tmp_path: Path, *, conflict: bool = True) -> Checkout:
+    author = GitRepo(tmp_path / "author")
+    author.write("shop/__init__.py", "")
+    author.write("shop/migrations/__init__.py", "")
+    author.write("shop/migrations/0001_initial.py", migration())
+    author.commit("initial")
+    author.branch("feature")
+    author.write("shop/migrations/0002_add_sku.py", migration([("shop", "0001_initial")]))
+    head = author.commit("add sku")
+    author.checkout("main")
+    if conflict:
+        author.write("shop/migrations/0002_price_index.py", migration([("shop", "0001_initial")]))
+    else:
+        author.write("README.md", "base moved on\n")
+    base = author.commit("base moves on")
+    author.git("merge", "--no-ff", "-q", "-m", "Merge feature into main", "feature")
+    merge = author.git("rev-parse", "HEAD")
+    author.git("reset", "-q", "--hard", base)
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(author.root), str(origin)],
+                   check=True, env=isolated_env())
+    bare = GitRepo.__new__(GitRepo)
+    bare.root = origin
+    bare.git("config", "uploadpack.allowAnySHA1InWant", "true")
+    bare.git("update-ref", "refs/pull/5/merge", merge)
+    workspace = GitRepo(tmp_path / "workspace")
+    workspace.git("remote", "add", "origin", origin.as_uri())
+    workspace.git("fetch", "-q", "--no-tags", "--depth=1", "origin",
+                  "+refs/pull/5/merge:refs/remotes/pull/5/merge")
+    workspace.git("checkout", "-q", "--detach", "refs/remotes/pull/5/merge")
+    return Checkout(workspace.root, origin, base, head, merge)
+
+
+def pull_event(checkout: Checkout, *, head_repo: str = "acme/shop",
+               name: str = "pull_request") -> dict[str, Any]:
+    return {"action": "synchronize", "number": 5, "pull_request": {
+        "number": 5,
+        "head": {"sha": checkout.head_sha, "ref": "feature", "repo": {"full_name": head_repo}},
+        "base": {"sha": checkout.base_sha, "ref": "main", "repo": {"full_name": "acme/shop"}},
+    }, "repository": {"full_name": "acme/shop"}}
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+
+
+def run_action(tmp_path: Path, checkout: Checkout, fake: FakeGitHub, event: dict[str, Any],
+               event_name: str = "pull_request", **inputs: str) -> Run:
+    event_path, output, summary = (tmp_path / n for n in ("event.json", "output", "summary"))
+    event_path.write_text(json.dumps(event))
+    for path in (output, summary):
+        path.write_text("")
+    env = {k: v for k, v in isolated_env().items()
+           if not k.startswith(("GITHUB_", "INPUT_", "RUNNER_"))}
+    env.update({
+        "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(event_path), "GITHUB_REPOSITORY": "acme/shop",
+        "GITHUB_WORKSPACE": str(checkout.workspace), "GITHUB_SHA": checkout.merge_sha,
+        "GITHUB_API_URL": fake.base_url, "GITHUB_SERVER_URL": "https://github.test",
+        "GITHUB_RUN_ID": "77", "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
+        "INPUT_GITHUB-TOKEN": "ghs_app", "INPUT_WORKING-DIRECTORY": ".", "INPUT_FIX": "suggest",
+        "INPUT_VERIFY": "false", "INPUT_COMMENT": "true", "INPUT_FAIL-ON-CONFLICT": "true",
+        "INPUT_CACHE": "true", "INPUT_SETTINGS-MODULE": "", "INPUT_BASE-REF": "",
+        "INPUT_DATABASE-URL": "", "INPUT_INSTALL-COMMAND": "", "INPUT_STRATEGY": "merge",
+    })
+    env.update({f"INPUT_{k.upper().replace('_', '-')}": v for k, v in inputs.items()})
+    proc = subprocess.run([sys.executable, str(ENTRYPOINT)], cwd=checkout.workspace, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    return Run(proc.returncode, proc.stdout, proc.stderr, parse_outputs(output.read_text()),
+               summary.read_text())
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    found, lines = {}, iter(text.splitlines())
+    for line in lines:
+        if m := re.fullmatch(r"([\w-]+)<<(\S+)", line):
+            value = []
+            for inner in lines:
+                if inner == m[2]:
+                    break
+                value.append(inner)
+            found[m[1]] = "\n".join(value)
+        elif "=" in line:
+            key, _, value = line.partition("=")
+            found[key] = value
+    return found
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    with FakeGitHubServer() as fake:
+        yield fake
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, fake: FakeGitHub) -> Checkout:
+    checkout = make_checkout(tmp_path)
+    fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
+    return checkout
+
+
+def test_conflict_on_a_depth_1_merge_checkout_posts_one_comment(
+    tmp_path: Path, fake: FakeGitHub, checkout: Checkout
+) -> None:
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout))
+    assert run.code == 1, run.stderr + run.stdout
+    [posted] = fake.comments[5]
+    assert posted["body"].startswith(MARK)
+    assert "### App `shop`: 2 leaf migrations" in posted["body"]
+    assert "- `0002_add_sku` from this pull request" in posted["body"]
+    assert f"against base `main` at `{checkout.base_sha[:12]}`" in posted["body"]
+    assert "git add shop/migrations/0003_merge_0002_add_sku_0002_price_index.py" \
+        in posted["body"]
+    assert run.outputs == {
+        "conflicts": "1", "conflicted-apps": "shop", "merge-migrations": "",
+        "plan-changed": "false", "comment-url": posted["html_url"],
+    }
+    assert "## Django migrations: conflicting migrations in 1 app" in run.summary
+    assert "::error file=shop/migrations/0002_add_sku.py,line=1,title=Conflicting migration " \
+           "leaf::Conflicting migrations in app 'shop'" in run.stdout
+    assert re.search(r"^::stop-commands::[0-9a-f]{32}$", run.stdout, re.M)
+    envelope = json.loads((checkout.workspace / ARTIFACT_FILE).read_text())
+    assert (envelope["kind"], envelope["pull_request"]) == (ARTIFACT_KIND, 5)
+    assert all(r.path.startswith("/api/v3/") for r in fake.requests)
+
+
+def test_sticky_comment_on_page_2_is_edited_and_a_quoting_comment_is_ignored(
+    tmp_path: Path, fake: FakeGitHub, checkout: Checkout
+) -> None:
+    quoting = fake.add_comment(5, f"Why does the bot say {MARK}?", "octocat")
+    for i in range(120):
+        fake.add_comment(5, f"chatter {i}", "someone")
+    sticky = fake.add_comment(5, f"{MARK}\nold report", "github-actions[bot]")
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout))
+    assert run.code == 1, run.stderr
+    pages = [r.query.get("page", "1") for r in fake.requests if r.path.endswith("/comments")]
+    assert pages == ["1", "2"]
+    [write] = fake.writes()
+    assert (write.method, write.path) == ("PATCH", f"/api/v3/repos/acme/shop/issues/comments/"
+                                                   f"{sticky['id']}")
+    assert quoting["body"] == f"Why does the bot say {MARK}?"
+    assert "App `shop`" in sticky["body"]
+    assert run.outputs["comment-url"] == sticky["html_url"]
+
+
+def test_resolved_when_a_later_push_removes_the_conflict(tmp_path: Path, fake: FakeGitHub) -> None:
+    checkout = make_checkout(tmp_path, conflict=False)
+    fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
+    sticky = fake.add_comment(5, f"{MARK}\nconflict!", "github-actions[bot]")
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout))
+    assert run.code == 0, run.stderr
+    assert "## Django migrations: resolved ✅" in sticky["body"]
+    assert len(fake.comments[5]) == 1
+
+
+def test_fork_with_a_read_only_token_keeps_the_report(
+    tmp_path: Path, fake: FakeGitHub, checkout: Checkout
+) -> None:
+    fake.fail("POST", r"/repos/acme/shop/issues/5/comments", 403)
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout, head_repo="fork/shop"),
+                     fix="commit")
+    assert run.code == 1
+    assert fake.comments[5] == []
+    assert run.outputs["conflicts"] == "1"
+    assert run.outputs["comment-url"] == ""
+    assert "## Django migrations: conflicting migrations in 1 app" in run.summary
+    assert "fix: commit never pushes to a fork ('fork/shop')" in run.summary
+    assert "::warning title=django-migration-ci::The pull request comment was not posted: " \
+           "GitHub API refused to comment on pull request #5: HTTP 403 'Resource not " \
+           "accessible by integration'. The token lacks a permission: give the job " \
+           "'permissions%3A pull-requests%3A write'" not in run.stdout  # properties only
+    assert "The token lacks a permission: give the job 'permissions: pull-requests: write'" \
+        in run.stdout
+
+
+def test_oversize_comment_is_refused_and_the_step_goes_on(
+    tmp_path: Path, fake: FakeGitHub, checkout: Checkout
+) -> None:
+    fake.max_body = 200
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout))
+    assert run.code == 1
+    assert fake.comments[5] == []
+    assert "HTTP 422 'Validation Failed: body is too long (maximum is 200 characters)'" \
+        in run.stdout
+    assert run.outputs["conflicted-apps"] == "shop"
+
+
+def test_one_502_then_success_posts_once(
+    tmp_path: Path, fake: FakeGitHub, checkout: Checkout
+) -> None:
+    fake.fail("POST", r"/repos/acme/shop/issues/5/comments", 502, times=1)
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout))
+    assert run.code == 1, run.stderr
+    assert len(fake.comments[5]) == 1
+    assert [r.method for r in fake.requests].count("POST") == 2
+
+
+def test_fail_on_conflict_false_exits_0(tmp_path: Path, fake: FakeGitHub,
+                                        checkout: Checkout) -> None:
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout), **{"fail-on-conflict": "false",
+                                                                        "comment": "false"})
+    assert run.code == 0, run.stderr
+    assert fake.requests == []
+
+
+def test_pull_request_target_from_a_fork_refuses_to_load_the_project(
+    tmp_path: Path, fake: FakeGitHub, checkout: Checkout
+) -> None:
+    (checkout.workspace / "shop" / "evil.py").write_text("raise SystemExit('ran fork code')\n")
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout, head_repo="fork/shop"),
+                     event_name="pull_request_target",
+                     **{"install-command": "touch INSTALLED"})
+    assert run.code == 2
+    assert not (checkout.workspace / "INSTALLED").exists()
+    assert "Refusing to load the project: on pull_request_target the code of the fork " \
+           "'fork/shop' would run" in run.summary
+    assert fake.requests == []
+
+
+def test_bad_input_names_the_input(tmp_path: Path, fake: FakeGitHub, checkout: Checkout) -> None:
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout), fix="push")
+    assert run.code == 2
+    assert "::error title=django-migration-ci::Input 'fix' is 'push', which is not allowed. " \
+           "Use one of: suggest, commit, off." in run.stdout
+
+
+def _workflow_run_event(head_sha: str, head_repo: str = "fork/shop") -> dict[str, Any]:
+    return {"workflow_run": {"id": 99, "event": "pull_request", "head_sha": head_sha,
+                             "head_repository": {"full_name": head_repo}, "pull_requests": []}}
+
+
+def test_workflow_run_posts_the_artifact_as_data(
+    tmp_path: Path, fake: FakeGitHub, checkout: Checkout
+) -> None:
+    first = run_action(tmp_path, checkout, fake, pull_event(checkout),
+                       **{"comment": "false"})
+    assert first.code == 1
+    envelope = json.loads((checkout.workspace / ARTIFACT_FILE).read_text())
+    envelope["report"]["check"]["conflicts"][0]["app_label"] = "shop`<img src=x>@octocat"
+    (checkout.workspace / ARTIFACT_FILE).write_text(json.dumps(envelope))
+    fake.pulls[5]["head"]["repo"]["full_name"] = "fork/shop"
+    run = run_action(tmp_path, checkout, fake, _workflow_run_event(checkout.head_sha),
+                     event_name="workflow_run")
+    assert run.code == 0, run.stderr
+    [posted] = fake.comments[5]
+    assert "### App ``shop`<img src=x>@octocat``: 2 leaf migrations" in posted["body"]
+
+
+def test_workflow_run_refuses_a_report_for_another_commit(
+    tmp_path: Path, fake: FakeGitHub, checkout: Checkout
+) -> None:
+    run_action(tmp_path, checkout, fake, pull_event(checkout), **{"comment": "false"})
+    run = run_action(tmp_path, checkout, fake, _workflow_run_event("f" * 40, "acme/shop"),
+                     event_name="workflow_run")
+    assert run.code == 0
+    assert fake.comments[5] == []
+    assert "Not posting: pull request #5 is at" in run.stdout
