@@ -1,0 +1,248 @@
+"""parse.py: migration files read with ast, checked against real Django operations."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import migrations, models
+
+from migration_ci.errors import MigrationFileError
+from migration_ci.parse import PARALLEL_THRESHOLD, parse_many, parse_migration
+from tests.support.gitrepo import migration
+
+PATH = "shop/migrations/0002_x.py"
+
+
+def parse(source: str | bytes, auth_user_model: str = "auth.User"):  # type: ignore[no-untyped-def]
+    data = source.encode() if isinstance(source, str) else source
+    return parse_migration(
+        data, path=PATH, app_label="shop", name="0002_x", auth_user_model=auth_user_model
+    )
+
+
+# Each entry is the source of one operation as makemigrations (or a person) writes it.
+OPERATIONS = [
+    "migrations.CreateModel(name='Book', fields=[('id', models.AutoField(primary_key=True))])",
+    "migrations.CreateModel('Book', [], options={'proxy': True, 'indexes': [models.Index("
+    "fields=['a'], name='i')]}, bases=('shop.author',))",
+    "migrations.CreateModel(name='Book', fields=[], options={'proxy': False})",
+    "migrations.DeleteModel(name='Tribble')",
+    "migrations.DeleteModel('Tribble')",
+    "migrations.RenameModel(old_name='Author', new_name='Writer')",
+    "migrations.AlterModelTable(name='book', table='library_book')",
+    "migrations.AlterModelTable(name='book', table=None)",
+    "migrations.AlterModelTableComment(name='book', table_comment='Books')",
+    "migrations.AlterUniqueTogether(name='book', unique_together={('title', 'author')})",
+    "migrations.AlterUniqueTogether(name='book', unique_together=set())",
+    "migrations.AlterUniqueTogether(name='book', unique_together=('title', 'author'))",
+    "migrations.AlterUniqueTogether(name='book', unique_together=[['a', 'b'], ['a', 'b'], "
+    "['c', 'd']])",
+    "migrations.AlterIndexTogether(name='book', index_together={('a', 'b')})",
+    "migrations.AlterOrderWithRespectTo(name='book', order_with_respect_to='author')",
+    "migrations.AlterOrderWithRespectTo(name='book', order_with_respect_to=None)",
+    "migrations.AlterModelOptions(name='book', options={'ordering': ['title']})",
+    "migrations.AlterModelManagers(name='book', managers=[('objects', models.Manager())])",
+    "migrations.AddField(model_name='author', name='rating', field=models.IntegerField(default=0))",
+    "migrations.AddField('Author', 'rating', models.IntegerField(default=0))",
+    "migrations.RemoveField(model_name='author', name='silly_field')",
+    "migrations.RemoveField('Author', 'silly_field')",
+    "migrations.AlterField(model_name='author', name='name', field=models.TextField())",
+    "migrations.RenameField(model_name='author', old_name='name', new_name='full_name')",
+    "migrations.AddIndex(model_name='book', index=models.Index(fields=['title', '-pub'], "
+    "name='book_title_idx'))",
+    "migrations.RemoveIndex(model_name='book', name='book_title_idx')",
+    "migrations.RenameIndex(model_name='book', new_name='new_idx', old_name='old_idx')",
+    "migrations.RenameIndex(model_name='book', new_name='new_idx', old_fields=('a', 'b'))",
+    "migrations.AddConstraint(model_name='book', constraint=models.UniqueConstraint("
+    "fields=('title',), name='unique_title'))",
+    "migrations.AddConstraint(model_name='book', constraint=models.CheckConstraint("
+    "condition=models.Q(pages__gt=0), name='pages_positive'))",
+    "migrations.RemoveConstraint(model_name='book', name='unique_title')",
+    "migrations.AlterConstraint(model_name='book', name='unique_title', "
+    "constraint=models.UniqueConstraint(fields=('title',), name='unique_title'))",
+    "migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)",
+    "migrations.RunPython(code=migrations.RunPython.noop, elidable=True)",
+    "migrations.RunSQL('SELECT 1', reverse_sql=migrations.RunSQL.noop)",
+    "migrations.SeparateDatabaseAndState(state_operations=[migrations.DeleteModel('A')])",
+]
+
+
+@pytest.mark.parametrize("source", OPERATIONS)
+def test_description_is_djangos_formatted_description(source: str) -> None:
+    operation = eval(source, {"migrations": migrations, "models": models})
+    spec = parse(migration(ops=f"        {source},\n"))
+    assert [op.description for op in spec.operations] == [operation.formatted_description()]
+    assert spec.operations[0].kind == type(operation).__name__
+
+
+@pytest.mark.parametrize(
+    ("source", "model", "field"),
+    [
+        pytest.param("migrations.AddField('Author', 'Rating', None)", "author", "rating",
+                     id="field operation"),
+        pytest.param("migrations.RenameField('Author', 'name', 'full')", "author", "name",
+                     id="rename field keeps the old name"),
+        pytest.param("migrations.RenameModel('Author', 'Writer')", "author", None,
+                     id="rename model keeps the old name"),
+        pytest.param("migrations.RemoveIndex('Book', 'idx')", "book", None, id="index"),
+        pytest.param("migrations.RunPython(forwards)", None, None, id="run python"),
+    ],
+)
+def test_operation_target(source: str, model: str | None, field: str | None) -> None:
+    [operation] = parse(migration(ops=f"        {source},\n")).operations
+    assert (operation.model, operation.field) == (model, field)
+
+
+@pytest.mark.parametrize(
+    ("source", "description"),
+    [
+        pytest.param("migrations.AddField(model_name=MODEL, name='x', field=None)",
+                     "? AddField", id="name not literal"),
+        pytest.param("migrations.AddIndex('book', models.Index(Lower('title'), name='i'))",
+                     "? AddIndex", id="expression index"),
+        pytest.param("CreateExtension('hstore')", "? CreateExtension", id="unknown operation"),
+        pytest.param("shared_operation", "? shared_operation", id="not a call"),
+    ],
+)
+def test_description_falls_back_to_a_question_mark(source: str, description: str) -> None:
+    [operation] = parse(migration(ops=f"        {source},\n")).operations
+    assert operation.description == description
+
+
+def test_operations_not_literal_is_a_warning() -> None:
+    spec = parse(migration(ops="        *shared_operations,\n"))
+    assert spec.operations == ()
+    assert spec.warnings == (
+        f"{PATH}:9: operations is not a literal (shared_operations); "
+        "the Django-loaded engine (--settings) reads it exactly",
+    )
+
+
+def test_dependencies_replaces_run_before_and_flags() -> None:
+    spec = parse(
+        migration(
+            deps=[("shop", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length")],
+            extra="    initial = True\n    atomic = False\n"
+            "    replaces = [('shop', '0001_a'), ('shop', '0001_b')]\n"
+            "    run_before = (('billing', '0003_x'),)\n",
+        )
+    )
+    assert spec.dependencies == (
+        ("shop", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length"),
+    )
+    assert spec.replaces == (("shop", "0001_a"), ("shop", "0001_b"))
+    assert spec.run_before == (("billing", "0003_x"),)
+    assert (spec.initial, spec.atomic, spec.warnings) == (True, False, ())
+    assert spec.key == ("shop", "0002_x") and spec.path == PATH
+
+
+@pytest.mark.parametrize(
+    ("source", "auth_user_model", "expected"),
+    [
+        pytest.param(
+            "from django.conf import settings\nfrom django.db import migrations\n"
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = [migrations.swappable_dependency(settings.AUTH_USER_MODEL)]\n",
+            "accounts.User", (("accounts", "__first__"),), id="swappable AUTH_USER_MODEL",
+        ),
+        pytest.param(
+            "from django.db.migrations import Migration, swappable_dependency\n"
+            "class Migration(Migration):\n"
+            "    dependencies = [swappable_dependency('people.Person')]\n",
+            "auth.User", (("people", "__first__"),), id="bare swappable_dependency",
+        ),
+        pytest.param(
+            "from django.db import migrations\n"
+            "BASE = [('shop', '0001_initial')]\nEXTRA = (('billing', '0002_x'),)\n"
+            "class Migration(migrations.Migration):\n"
+            "    OWN = [('shop', '0001_b')]\n"
+            "    dependencies = BASE + list(EXTRA) + OWN + [*BASE]\n",
+            "auth.User",
+            (("shop", "0001_initial"), ("billing", "0002_x"), ("shop", "0001_b"),
+             ("shop", "0001_initial")),
+            id="module and class names concatenated",
+        ),
+    ],
+)
+def test_dependency_resolution(source: str, auth_user_model: str, expected: tuple) -> None:  # type: ignore[type-arg]
+    spec = parse(source, auth_user_model)
+    assert spec.dependencies == expected
+    assert spec.warnings == ()
+
+
+def test_dependency_that_is_not_literal_is_a_warning_and_skipped() -> None:
+    spec = parse(
+        "from django.db import migrations\nfrom shop.utils import previous\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [\n        ('shop', '0001_initial'),\n        previous(),\n    ]\n"
+    )
+    assert spec.dependencies == (("shop", "0001_initial"),)
+    assert spec.warnings == (
+        f"{PATH}:6: dependency is not a literal (previous()); "
+        "the Django-loaded engine (--settings) reads it exactly",
+    )
+
+
+def test_whole_dependency_list_not_literal() -> None:
+    spec = parse(
+        "from django.db import migrations\nclass Migration(migrations.Migration):\n"
+        "    dependencies = compute()\n"
+    )
+    assert spec.dependencies == ()
+    assert spec.warnings == (
+        f"{PATH}:3: dependency is not a literal (compute()); "
+        "the Django-loaded engine (--settings) reads it exactly",
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        pytest.param(b"from django.db import migrations\n\nclass Migration(:\n",
+                     f"{PATH}:3: syntax error: invalid syntax", id="syntax error"),
+        pytest.param(b"from django.db import migrations\n\nclass Other:\n    pass\n",
+                     f"{PATH}: no Migration class. A migration module must define "
+                     "'class Migration(migrations.Migration)'.", id="no Migration class"),
+        pytest.param(b"x = 'caf\xe9'\nclass Migration:\n    pass\n",
+                     f"{PATH}:1: the file is not valid UTF-8 (cannot decode byte 0xe9). Save it "
+                     "as UTF-8, or declare its encoding with a '# -*- coding: ... -*-' line.",
+                     id="not UTF-8"),
+    ],
+)
+def test_unreadable_files(source: bytes, message: str) -> None:
+    with pytest.raises(MigrationFileError) as caught:
+        parse(source)
+    assert str(caught.value) == message
+
+
+def test_declared_encoding_is_honoured() -> None:
+    spec = parse(b"# -*- coding: latin-1 -*-\n" + migration(deps=[("shop", "0001_caf\xe9")]).encode(
+        "latin-1"))
+    assert spec.dependencies == (("shop", "0001_caf\xe9"),)
+
+
+def _items(count: int, broken: int | None = None) -> list[tuple[bytes, str, str, str]]:
+    items = []
+    for index in range(count):
+        source = migration(deps=[("shop", f"{index:04d}_m")]).encode()
+        if index == broken:
+            source = b"class Migration(:\n"
+        name = f"{index + 1:04d}_m"
+        items.append((source, f"shop/migrations/{name}.py", "shop", name))
+    return items
+
+
+@pytest.mark.parametrize("count", [3, PARALLEL_THRESHOLD + 50], ids=["in process", "forked"])
+def test_parse_many_matches_parse_migration(count: int) -> None:
+    items = _items(count)
+    expected = [parse_migration(s, path=p, app_label=a, name=n) for s, p, a, n in items]
+    assert parse_many(items) == expected
+    assert parse_many(items + items[:2]) == expected + expected[:2]
+
+
+@pytest.mark.parametrize("count", [3, PARALLEL_THRESHOLD + 50], ids=["in process", "forked"])
+def test_parse_many_raises_the_first_broken_file(count: int) -> None:
+    with pytest.raises(MigrationFileError) as caught:
+        parse_many(_items(count, broken=count - 2))
+    assert str(caught.value) == (
+        f"shop/migrations/{count - 1:04d}_m.py:1: syntax error: invalid syntax"
+    )
