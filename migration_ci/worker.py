@@ -156,4 +156,8 @@ def write_answer(path: Path, answer: Mapping[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the imported module, not __main__, so that COMMANDS pointing back into this module
+    # (list_databases) share its state.
+    from migration_ci import worker
+
+    raise SystemExit(worker.main())

@@ -1,0 +1,349 @@
+"""``verify`` on a real Django project and real databases: the same scenarios on every engine."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migration_ci.databases import DatabaseChoice
+from migration_ci.djangoproject import ProjectSpec
+from migration_ci.errors import ConfigError, ProjectError
+from migration_ci.merge import render_merge
+from migration_ci.verify import (
+    Failure,
+    IrreversibleOperation,
+    MissingChange,
+    VerifyResult,
+    verify,
+)
+from tests.support.djangoproj import (
+    CREATE_PRODUCT,
+    PRODUCT_MODELS,
+    DjangoProject,
+    Engine,
+    engine_params,
+)
+from tests.support.gitrepo import migration
+
+pytestmark = pytest.mark.slow
+on_every_engine = pytest.mark.parametrize("engine", engine_params())
+
+INITIAL = ("shop", "0001_initial")
+ADD_SKU = """\
+        migrations.AddField(
+            model_name="product", name="sku", field=models.CharField(max_length=10, default=""),
+        ),
+"""
+SKU_MODELS = PRODUCT_MODELS + '    sku = models.CharField(max_length=10, default="")\n'
+
+
+@pytest.fixture
+def tmpdir_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where temporary copies and SQLite throwaway files go; checked empty after a run."""
+    directory = tmp_path / "tmp"
+    directory.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    return directory
+
+
+@pytest.fixture
+def project(tmp_path: Path, tmpdir_empty: Path) -> DjangoProject:
+    """App ``shop`` with 0001_initial creating Product(name)."""
+    proj = DjangoProject(tmp_path / "proj")
+    proj.add_app("shop", PRODUCT_MODELS)
+    proj.add_migration("shop", "0001_initial", ops=CREATE_PRODUCT)
+    return proj
+
+
+def run(
+    project: DjangoProject, engine: Engine, run_id: str | None = None, **kwargs: Any
+) -> VerifyResult:
+    spec = ProjectSpec.from_options(settings=None, project_dir=project.root, environ={})
+    run_id = run_id or secrets.token_hex(4)
+    result = verify(spec, database=DatabaseChoice(url=engine.url), run_id=run_id, **kwargs)
+    assert_dropped(engine, run_id)
+    return result
+
+
+def assert_dropped(engine: Engine, run_id: str) -> None:
+    if engine.url is None:
+        assert list(Path(tempfile.gettempdir()).iterdir()) == []
+    else:
+        assert not [n for n in engine.database_names() if n.endswith(run_id)]
+
+
+def phase_names(result: VerifyResult) -> list[str]:
+    return [phase.name for phase in result.phases]
+
+
+@on_every_engine
+def test_all_good(project: DjangoProject, engine: Engine) -> None:
+    project.set_models("shop", SKU_MODELS)
+    project.add_migration("shop", "0002_sku", deps=[INITIAL], ops=ADD_SKU)
+    result = run(project, engine, new_migrations=[("shop", "0002_sku")])
+    assert result.ok
+    assert result.database.vendor == engine.vendor
+    assert [(m.app_label, m.name) for m in result.migrations] == [INITIAL, ("shop", "0002_sku")]
+    assert phase_names(result) == [
+        "prepare", "load_project", "forward", "backward", "reapply", "missing_changes"
+    ]
+    assert (result.failure, result.irreversible, result.missing_changes) == (None, (), ())
+    data = result.to_dict()
+    assert data["database"] == {"vendor": engine.vendor, "version": result.database.version}
+    assert data["migrations"][0]["name"] == "0001_initial"
+
+
+FAILING_SQL_ERRORS = {
+    "sqlite": 'OperationalError: near "SELEC": syntax error',
+    "postgresql": 'ProgrammingError: syntax error at or near "SELEC"',
+    "mysql": "ProgrammingError: (1064, \"You have an error in your SQL syntax",
+}
+
+
+@on_every_engine
+def test_failing_migration_is_named(project: DjangoProject, engine: Engine) -> None:
+    path = project.add_migration(
+        "shop", "0002_bad", deps=[INITIAL],
+        ops=ADD_SKU + '        migrations.RunSQL("SELEC 1", migrations.RunSQL.noop),\n',
+    )
+    result = run(project, engine)
+    assert not result.ok
+    assert result.failure is not None
+    assert result.failure.error.startswith(FAILING_SQL_ERRORS[engine.vendor])
+    assert result.failure == Failure(
+        app_label="shop", name="0002_bad", path=path,
+        operation="RunSQL (2 of 2): Raw SQL operation", error=result.failure.error,
+        sql="SELEC 1", direction="forward",
+    )
+    assert [m.name for m in result.migrations] == ["0001_initial"]
+    assert "missing_changes" not in phase_names(result)
+
+
+@on_every_engine
+def test_irreversible_operation_is_reported_and_the_rest_round_trips(
+    project: DjangoProject, engine: Engine
+) -> None:
+    project.set_models("shop", SKU_MODELS)
+    project.add_migration(
+        "shop", "0002_data", deps=[INITIAL],
+        ops="        migrations.RunPython(migrations.RunPython.noop),\n",
+    )
+    project.add_migration("shop", "0003_sku", deps=[("shop", "0002_data")], ops=ADD_SKU)
+    result = run(project, engine, new_migrations=[("shop", "0002_data"), ("shop", "0003_sku")])
+    assert result.ok
+    assert result.irreversible == (
+        IrreversibleOperation("shop", "0002_data", "Raw Python operation"),
+    )
+    assert "backward" in phase_names(result)  # 0003_sku went back and forward again
+
+
+@on_every_engine
+def test_failing_backward_step_is_reported(project: DjangoProject, engine: Engine) -> None:
+    path = project.add_migration(
+        "shop", "0002_view", deps=[INITIAL],
+        ops='        migrations.RunSQL("SELECT 1", "DROP TABLE no_such_table"),\n',
+    )
+    result = run(project, engine, new_migrations=[("shop", "0002_view")])
+    assert not result.ok
+    assert result.failure is not None
+    assert result.failure == Failure(
+        app_label="shop", name="0002_view", path=path,
+        operation="RunSQL (1 of 1): Raw SQL operation", error=result.failure.error,
+        sql="DROP TABLE no_such_table", direction="backward",
+    )
+    assert "no_such_table" in result.failure.error
+    assert phase_names(result)[-2:] == ["backward", "missing_changes"]
+
+
+@on_every_engine
+def test_missing_model_changes(project: DjangoProject, engine: Engine) -> None:
+    project.set_models("shop", SKU_MODELS)
+    result = run(project, engine)
+    assert not result.ok
+    assert result.failure is None
+    assert result.missing_changes == (MissingChange("shop", "+ Add field sku to product"),)
+
+
+@on_every_engine
+def test_conflicting_leaves_verified_with_merge_migration_in_a_copy(
+    project: DjangoProject, engine: Engine
+) -> None:
+    project.set_models("shop", SKU_MODELS)
+    project.add_migration("shop", "0002_sku", deps=[INITIAL], ops=ADD_SKU)
+    project.add_migration(
+        "shop", "0002_price", deps=[INITIAL],
+        ops="        migrations.AlterModelOptions('product', options={'ordering': ['name']}),\n",
+    )
+    project.set_models("shop", SKU_MODELS + "\n    class Meta:\n        ordering = ['name']\n")
+    before = project.listing()
+    merge_name = "0003_merge_0002_price_0002_sku"
+    merge = render_merge("shop", merge_name, [("shop", "0002_price"), ("shop", "0002_sku")])
+    merge_path = f"shop/migrations/{merge_name}.py"
+    result = run(
+        project, engine, merge_files={merge_path: merge},
+        new_migrations=[("shop", "0002_sku"), ("shop", merge_name)],
+    )
+    assert result.ok, result.failure
+    assert result.merge_migrations_used == (merge_path,)
+    assert [m.name for m in result.migrations][-1] == merge_name
+    assert project.listing() == before
+
+
+@on_every_engine
+def test_merged_result_files_are_used_and_deleted_ones_removed(
+    project: DjangoProject, engine: Engine
+) -> None:
+    project.add_migration("shop", "0002_broken", deps=[INITIAL], ops="        syntax error\n")
+    project.set_models("shop", SKU_MODELS)
+    before = project.listing()
+    files: dict[str, bytes | None] = {
+        "shop/migrations/0002_broken.py": None,
+        "shop/migrations/0002_sku.py": migration([INITIAL], ADD_SKU).encode(),
+    }
+    result = run(project, engine, files=files)
+    assert result.ok, result.failure
+    assert [m.name for m in result.migrations] == ["0001_initial", "0002_sku"]
+    assert project.listing() == before
+
+
+SERVER_ONLY_FAILURES = {
+    "autoincrement": (
+        'migrations.RunSQL("CREATE TABLE legacy (id INTEGER PRIMARY KEY AUTOINCREMENT)")',
+        {"postgresql", "mysql"},
+    ),
+    "partial index": (
+        'migrations.RunSQL("CREATE TABLE t (x integer)"),\n'
+        '        migrations.RunSQL("CREATE INDEX t_x ON t (x) WHERE x > 0")',
+        {"mysql"},
+    ),
+}
+
+
+@on_every_engine
+@pytest.mark.parametrize("case", sorted(SERVER_ONLY_FAILURES))
+def test_sql_that_only_some_servers_reject(
+    project: DjangoProject, engine: Engine, case: str
+) -> None:
+    ops, failing_on = SERVER_ONLY_FAILURES[case]
+    project.add_migration("shop", "0002_raw", deps=[INITIAL], ops=f"        {ops},\n")
+    result = run(project, engine)
+    if engine.vendor in failing_on:
+        assert result.failure is not None
+        assert (result.failure.name, result.failure.direction) == ("0002_raw", "forward")
+        assert result.failure.sql is not None and result.failure.sql.startswith("CREATE")
+    else:
+        assert result.failure is None, result.failure
+
+
+INTERRUPT = "        migrations.RunPython(interrupt),\n"
+
+
+@on_every_engine
+@pytest.mark.parametrize(
+    ("signum", "raised"),
+    [
+        pytest.param("SIGINT", KeyboardInterrupt, id="ctrl-c"),
+        pytest.param("SIGTERM", SystemExit, id="sigterm"),
+    ],
+)
+def test_database_dropped_after_interrupt(
+    project: DjangoProject, engine: Engine, signum: str, raised: type[BaseException]
+) -> None:
+    path = project.add_migration("shop", "0002_slow", deps=[INITIAL], ops=INTERRUPT)
+    source = (project.root / path).read_text(encoding="utf-8")
+    project.write(path, (
+        "import os, signal, time\n\n\ndef interrupt(apps, schema_editor):\n"
+        f"    os.kill(os.getppid(), signal.{signum})\n    time.sleep(60)\n\n\n" + source
+    ))
+    run_id = secrets.token_hex(4)
+    spec = ProjectSpec(project.root, project.settings_module)
+    with pytest.raises(raised):
+        verify(spec, database=DatabaseChoice(url=engine.url), run_id=run_id)
+    assert_dropped(engine, run_id)
+
+
+@on_every_engine
+def test_configured_database_is_never_touched(
+    tmp_path: Path, tmpdir_empty: Path, engine: Engine
+) -> None:
+    """The project's own database (and an alias of it) is neither migrated nor written."""
+    user_db = f"mci_user_{secrets.token_hex(4)}"
+    if engine.url is None:
+        path = tmp_path / f"{user_db}.sqlite3"
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE customer (name TEXT)")
+            conn.execute("INSERT INTO customer VALUES ('ada')")
+        conn.close()
+        entry: dict[str, Any] = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}
+        before: Any = path.read_bytes()
+    else:
+        engine.create_database(user_db)
+        engine.execute("CREATE TABLE customer (name VARCHAR(10))", user_db)
+        engine.execute("INSERT INTO customer VALUES ('ada')", user_db)
+        entry = engine.settings(user_db)
+        before = engine.tables(user_db)
+    try:
+        proj = DjangoProject(tmp_path / "proj", databases={"default": entry, "other": entry})
+        proj.add_app("shop", PRODUCT_MODELS)
+        proj.add_migration("shop", "0001_initial", ops=CREATE_PRODUCT)
+        proj.add_migration(
+            "shop", "0002_other", deps=[INITIAL],
+            ops="        migrations.RunPython(write_other),\n",
+        )
+        migration_path = proj.root / "shop/migrations/0002_other.py"
+        migration_path.write_text(
+            "from django.db import connections\n\n\ndef write_other(apps, schema_editor):\n"
+            "    connections['other'].cursor().execute('DELETE FROM customer')\n\n\n"
+            + migration_path.read_text(encoding="utf-8"), encoding="utf-8",
+        )
+        run_id = secrets.token_hex(4)
+        spec = ProjectSpec(proj.root, proj.settings_module)
+        result = verify(spec, database=DatabaseChoice(), run_id=run_id)
+        assert result.database.vendor == engine.vendor
+        assert result.failure is not None
+        assert result.failure.name == "0002_other"
+        assert result.failure.error.startswith("ImproperlyConfigured: settings.DATABASES")
+        assert [m.name for m in result.migrations] == ["0001_initial"]
+        assert_dropped(engine, run_id)
+        after = path.read_bytes() if engine.url is None else engine.tables(user_db)
+        assert after == before
+    finally:
+        if engine.url is not None:
+            engine.drop_database(user_db)
+
+
+def test_settings_that_cannot_be_imported(project: DjangoProject) -> None:
+    spec = ProjectSpec(project.root, "no_such_settings")
+    with pytest.raises(ConfigError) as info:
+        verify(spec, database=DatabaseChoice())
+    assert str(info.value) == (
+        f"Cannot load settings 'no_such_settings' from {str(project.root)!r}: "
+        "ModuleNotFoundError: No module named 'no_such_settings' "
+        "Pass --settings (or set DJANGO_SETTINGS_MODULE) to a module importable from "
+        "--project-dir."
+    )
+
+
+def test_app_that_cannot_be_imported(project: DjangoProject) -> None:
+    project.set_models("shop", "raise RuntimeError('models are broken')\n")
+    with pytest.raises(ProjectError) as info:
+        verify(ProjectSpec(project.root, project.settings_module), database=DatabaseChoice())
+    assert str(info.value).startswith(
+        "Django could not set up the project with settings 'proj_settings': "
+        "RuntimeError: models are broken\n"
+    )
+
+
+def test_unknown_database_alias(project: DjangoProject) -> None:
+    with pytest.raises(ConfigError) as info:
+        verify(ProjectSpec(project.root, project.settings_module),
+               database=DatabaseChoice(alias="replica"))
+    assert str(info.value) == (
+        "No database alias 'replica' in DATABASES of settings 'proj_settings'; it has: default. "
+        "Pass --database with one of them, or --database-url."
+    )
