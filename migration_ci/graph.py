@@ -145,8 +145,12 @@ class Graph:
         try:
             self._graph.ensure_not_cyclic()
         except CircularDependencyError as exc:
-            cycle = str(exc)
-            first = cycle.split(", ")[0].split(".", 1)
+            # Django finds the loop from a set's pop() order; start it at its smallest node
+            # so the message is the same on every run.
+            nodes = str(exc).split(", ")
+            start = nodes.index(min(nodes))
+            cycle = ", ".join(nodes[start:] + nodes[:start])
+            first = nodes[start].split(".", 1)
             where = self.path((first[0], first[-1]))
             raise GraphError(
                 f"{where + ': ' if where else ''}circular dependency between migrations: "

@@ -397,3 +397,67 @@ def test_random_graphs_match_django(oracle: Oracle, tmp_path: Path, project: Pro
         event(f"{len(conflicts_of(result['django']))} conflicting app(s)")
     if any("squashed" in name for files in project.apps.values() for name in files):
         event("has a squash")
+
+
+LOAD = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from migration_ci.errors import MigrationCIError
+    from migration_ci.loaded import load_project_graph
+    try:
+        graph, specs = load_project_graph("proj.settings", Path(sys.argv[1]))
+    except MigrationCIError as exc:
+        print(json.dumps({"error": str(exc)}))
+    else:
+        shop = sorted((k[1], s.path, [o.description for o in s.operations])
+                      for k, s in specs.items() if k[0] == "shop")
+        print(json.dumps({"conflicts": graph.conflicts(), "shop": shop}))
+    """
+)
+
+
+def run_load_project_graph(root: Path, shop: dict[str, str]) -> Any:
+    (root / "proj").mkdir(parents=True)
+    (root / "proj" / "__init__.py").write_text("")
+    (root / "proj" / "settings.py").write_text(
+        "INSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth', 'shop']\n"
+        "DATABASES = {}\nSECRET_KEY = 'x'\n"
+    )
+    (root / "shop" / "migrations").mkdir(parents=True)
+    (root / "shop" / "__init__.py").write_text("")
+    for name, source in {"__init__.py": "", **shop}.items():
+        (root / "shop" / "migrations" / name).write_text(source)
+    output = subprocess.run(
+        [sys.executable, "-c", LOAD, str(root)], capture_output=True, text=True, check=True,
+        cwd=Path(__file__).parent.parent,
+    ).stdout
+    return json.loads(output)
+
+
+def test_load_project_graph_from_a_settings_module(tmp_path: Path) -> None:
+    ops = "        migrations.DeleteModel('Tribble'),\n"
+    result = run_load_project_graph(tmp_path, {
+        "0001_initial.py": _migration([]),
+        "0002_a.py": _migration([("shop", "0001_initial")]),
+        "0002_b.py": _migration([("shop", "0001_initial")]).replace(
+            "operations = []", f"operations = [\n{ops}    ]"),
+    })
+    assert result == {
+        "conflicts": {"shop": ["0002_a", "0002_b"]},
+        "shop": [
+            ["0001_initial", "shop/migrations/0001_initial.py", []],
+            ["0002_a", "shop/migrations/0002_a.py", []],
+            ["0002_b", "shop/migrations/0002_b.py", ["- Delete model Tribble"]],
+        ],
+    }
+
+
+def test_load_project_graph_translates_a_missing_dependency(tmp_path: Path) -> None:
+    result = run_load_project_graph(tmp_path, {
+        "0003_x.py": _migration([("shop", "0002_missing")]),
+    })
+    assert result == {"error": (
+        "Migration shop.0003_x dependencies reference nonexistent parent node "
+        "('shop', '0002_missing'). Fix the dependency or restore the file."
+    )}

@@ -1,0 +1,190 @@
+"""graph.py: Django's loader rules on literal specs."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.migrations.graph import MigrationGraph
+
+from migration_ci.errors import GraphError
+from migration_ci.graph import Graph
+from migration_ci.specs import Key, MigrationSpec
+
+
+def spec(key: str, *deps: str, replaces: tuple[str, ...] = (),
+         run_before: tuple[str, ...] = ()) -> MigrationSpec:
+    """``spec("shop.0002", "shop.0001")``: dotted keys keep the drawings readable."""
+
+    def split(dotted: str) -> Key:
+        app, name = dotted.split(".", 1)
+        return (app, name)
+
+    app, name = split(key)
+    return MigrationSpec(
+        app_label=app, name=name, path=f"{app}/migrations/{name}.py",
+        dependencies=tuple(map(split, deps)), replaces=tuple(map(split, replaces)),
+        run_before=tuple(map(split, run_before)),
+    )
+
+
+def test_fork_is_a_conflict_and_ancestry_is_same_app_forwards_plan() -> None:
+    """
+    shop:  0001 ── 0002_a
+             └──── 0002_b ── (depends on billing.0001)
+    """
+    graph = Graph.build([
+        spec("shop.0001"), spec("shop.0002_a", "shop.0001"),
+        spec("shop.0002_b", "shop.0001", "billing.0001"), spec("billing.0001"),
+    ])
+    assert graph.leaves() == {"billing": ("0001",), "shop": ("0002_a", "0002_b")}
+    assert graph.conflicts() == {"shop": ("0002_a", "0002_b")}
+    assert graph.forwards_plan(("shop", "0002_b")) == [
+        ("shop", "0001"), ("billing", "0001"), ("shop", "0002_b")]
+    assert graph.ancestry(("shop", "0002_b")) == [("shop", "0001"), ("shop", "0002_b")]
+
+
+def test_squash_tail_has_a_child() -> None:
+    """
+    shop:  0001 ── 0002 ── 0003          0001_squashed_0002 replaces 0001, 0002
+    0003 is re-pointed to the squash; 0001 and 0002 leave the graph.
+    """
+    graph = Graph.build([
+        spec("shop.0001"), spec("shop.0002", "shop.0001"), spec("shop.0003", "shop.0002"),
+        spec("shop.0001_squashed_0002", replaces=("shop.0001", "shop.0002")),
+    ])
+    assert graph.nodes == [("shop", "0001_squashed_0002"), ("shop", "0003")]
+    assert graph.leaves() == {"shop": ("0003",)}
+
+
+def test_squash_with_replaced_files_deleted() -> None:
+    """
+    shop:  [0001] ── [0002] ── 0003       (bracketed files deleted; the squash stands in)
+    """
+    graph = Graph.build([
+        spec("shop.0003", "shop.0002"),
+        spec("shop.0001_squashed_0002", replaces=("shop.0001", "shop.0002")),
+    ])
+    assert graph.forwards_plan(("shop", "0003")) == [
+        ("shop", "0001_squashed_0002"), ("shop", "0003")]
+
+
+def test_run_before_across_apps() -> None:
+    """
+    billing.0001 ──run_before──> shop.0002   (shop.0002 now depends on billing.0001)
+    """
+    graph = Graph.build([
+        spec("shop.0001"), spec("shop.0002", "shop.0001"),
+        spec("billing.0001", run_before=("shop.0002",)),
+    ])
+    assert graph.forwards_plan(("shop", "0002")) == [
+        ("shop", "0001"), ("billing", "0001"), ("shop", "0002")]
+
+
+def test_run_before_in_the_same_app_joins_a_fork() -> None:
+    """
+    shop:  0001 ── 0002_a
+             └──── 0002_b ──run_before──> 0002_a       one leaf: 0002_a
+    """
+    graph = Graph.build([
+        spec("shop.0001"), spec("shop.0002_a", "shop.0001"),
+        spec("shop.0002_b", "shop.0001", run_before=("shop.0002_a",)),
+    ])
+    assert graph.conflicts() == {}
+
+
+def test_same_app_first_is_ignored() -> None:
+    """shop.0002 depends on (shop, __first__): ignored (Django #22325), so 0002 is a root."""
+    graph = Graph.build([spec("shop.0001"), spec("shop.0002", "shop.__first__")])
+    assert graph.conflicts() == {"shop": ("0001", "0002")}
+
+
+@pytest.mark.parametrize(
+    ("dependency", "parent"),
+    [
+        pytest.param("billing.__first__", ("billing", "0001"), id="__first__ is the root"),
+        pytest.param("billing.__latest__", ("billing", "0002"), id="__latest__ is the leaf"),
+    ],
+)
+def test_cross_app_first_and_latest(dependency: str, parent: Key) -> None:
+    """billing: 0001 ── 0002;   shop.0001 depends on billing.__first__ / __latest__."""
+    graph = Graph.build([
+        spec("billing.0001"), spec("billing.0002", "billing.0001"), spec("shop.0001", dependency),
+    ])
+    assert [p.key for p in graph.django_graph.node_map[("shop", "0001")].parents] == [parent]
+
+
+@pytest.mark.parametrize(
+    "dependency",
+    [
+        pytest.param("auth.0012_alter_user_first_name_max_length", id="contrib migration"),
+        pytest.param("auth.__first__", id="swappable user model"),
+        pytest.param("empty.__first__", id="scanned app without migrations"),
+    ],
+)
+def test_external_and_empty_apps_are_skipped(dependency: str) -> None:
+    graph = Graph.build([spec("shop.0001", dependency)], apps=["shop", "empty"])
+    assert graph.forwards_plan(("shop", "0001")) == [("shop", "0001")]
+
+
+@pytest.mark.parametrize(
+    ("specs", "message"),
+    [
+        pytest.param(
+            [spec("shop.0001"), spec("shop.0003_x", "shop.0002_missing")],
+            "shop/migrations/0003_x.py: shop.0003_x depends on shop.0002_missing, which does "
+            "not exist. Fix the dependency or restore the file.",
+            id="missing same-app dependency",
+        ),
+        pytest.param(
+            [spec("shop.0001", "billing.0009"), spec("billing.0001")],
+            "shop/migrations/0001.py: shop.0001 depends on billing.0009, which does not exist. "
+            "Fix the dependency or restore the file.",
+            id="missing cross-app dependency",
+        ),
+        pytest.param(
+            [spec("shop.0001", run_before=("billing.0009",)), spec("billing.0001")],
+            "shop/migrations/0001.py: shop.0001 must run before billing.0009, which does not "
+            "exist. Fix the dependency or restore the file.",
+            id="missing run_before target",
+        ),
+        pytest.param(
+            [spec("shop.0001", "shop.0002"), spec("shop.0002", "shop.0001")],
+            "shop/migrations/0001.py: circular dependency between migrations: shop.0001, "
+            "shop.0002. Remove the dependency (or run_before) that closes the loop.",
+            id="cycle",
+        ),
+    ],
+)
+def test_broken_graphs(specs: list[MigrationSpec], message: str) -> None:
+    with pytest.raises(GraphError) as caught:
+        Graph.build(specs)
+    assert str(caught.value) == message
+
+
+def test_from_django_wraps_an_existing_graph() -> None:
+    django_graph = MigrationGraph()
+    django_graph.add_node(("shop", "0001"), None)
+    django_graph.add_node(("shop", "0002"), None)
+    graph = Graph.from_django(django_graph)
+    assert graph.django_graph is django_graph
+    assert graph.conflicts() == {"shop": ("0001", "0002")}
+
+
+def test_many_first_dependencies_resolve_like_django() -> None:
+    """Each app's __first__ answer is kept current as edges arrive (no root_nodes() scans)."""
+    specs = []
+    for app in range(30):
+        for number in range(1, 11):
+            deps = [f"a{app}.{number - 1:04d}"] if number > 1 else []
+            if app:
+                deps.append(f"a{app - 1}.__first__")
+            specs.append(spec(f"a{app}.{number:04d}", *deps))
+    graph = Graph.build(specs)
+    expected = Graph(MigrationGraph())
+    for item in specs:
+        expected.django_graph.add_node(item.key, item)
+    for item in specs:
+        for dep in item.dependencies:
+            parent = (dep[0], "0001") if dep[1] == "__first__" else dep
+            expected.django_graph.add_dependency(item, item.key, parent)
+    assert {k: sorted(p.key for p in n.parents) for k, n in graph.django_graph.node_map.items()} \
+        == {k: sorted(p.key for p in n.parents) for k, n in expected.django_graph.node_map.items()}
