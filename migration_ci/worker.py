@@ -143,7 +143,8 @@ def describe_error(stage: str, error: BaseException) -> dict[str, Any]:
         "stage": stage,
         "error_class": type(error).__name__ if isinstance(error, MigrationCIError) else None,
         "type": type(error).__name__,
-        "message": str(error),
+        # The hint travels on its own; str() of our errors already appends it.
+        "message": error.message if isinstance(error, MigrationCIError) else str(error),
         "hint": getattr(error, "hint", ""),
         "traceback": "".join(traceback.format_exception(error)),
     }

@@ -8,99 +8,66 @@ tree as a branch would, then compares our plan and SQL with what Django prints f
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 import pytest
 
+from migration_ci.djangoproject import ProjectSpec, WorkerDatabase, run_worker
+from migration_ci.errors import GraphError
+from migration_ci.plan import build_plan
+from migration_ci.risk import OperationFacts, Risk, assess
+from tests.support.djangoproj import CREATE_PRODUCT, DjangoProject
 from tests.support.gitrepo import migration
 
-RUNNER = """
-import json, sys
-import django
-django.setup()
-from migration_ci.plan_collect import collect
-print(json.dumps(collect(json.loads(sys.argv[1]))))
-"""
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
+APPS = ("shop", "inventory")
 
-SETTINGS = """
-SECRET_KEY = "not-secret"
-INSTALLED_APPS = ["shop", "inventory"]
-DATABASES = {{"default": {database!r}}}
-DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
-USE_TZ = True
-"""
-
-PRODUCT = """\
-        migrations.CreateModel(
-            name="Product",
-            fields=[
-                ("id", models.AutoField(primary_key=True, serialize=False)),
-                ("name", models.CharField(max_length=100)),
-            ],
-        ),
-"""
+NO_RISK = Risk("none", "low", "", "")
+PRODUCT = CREATE_PRODUCT.replace("max_length=50", "max_length=100")
 
 
-@dataclass
-class Project:
-    """A Django project on disk whose ``manage.py`` and ``collect`` use the same database."""
+class Project(DjangoProject):
+    """A project whose ``manage.py`` and ``collect`` (in the worker) use the same database."""
 
-    root: Path
-    database: dict[str, Any]
-    files: dict[str, str] = field(default_factory=dict)
+    def manage(self, *args: str) -> str:
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        proc = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=self.root, env=env,
+            capture_output=True, text=True, check=False,
+        )
+        assert proc.returncode == 0, f"manage.py {args} failed:\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout
 
-    def write(self, path: str, content: str) -> None:
-        target = self.root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
+    def collect(self, base_applied: list[tuple[str, str]]) -> Any:
+        payload = {"base_applied": [list(k) for k in base_applied], "with_sql": True}
+        database = WorkerDatabase("default", name=self.databases["default"]["NAME"])
+        return run_worker(
+            ProjectSpec(self.root, self.settings_module), "plan", payload, database=database
+        )
 
     def remove(self, path: str) -> None:
         (self.root / path).unlink()
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings", "PYTHONDONTWRITEBYTECODE": "1"}
-        env["PYTHONPATH"] = os.pathsep.join([str(self.root), str(REPO_ROOT)])
-        proc = subprocess.run(
-            [sys.executable, *args], cwd=self.root, env=env,
-            capture_output=True, text=True, check=False,
-        )
-        assert proc.returncode == 0, f"{args} failed:\n{proc.stdout}\n{proc.stderr}"
-        return proc
-
-    def manage(self, *args: str) -> str:
-        return self.run("-m", "django", *args).stdout
-
-    def collect(self, base_applied: list[tuple[str, str]], with_sql: bool = True) -> Any:
-        payload = {"base_applied": [list(k) for k in base_applied], "with_sql": with_sql}
-        return json.loads(self.run("-c", RUNNER, json.dumps(payload)).stdout)
-
-    def applied(self) -> list[tuple[str, str]]:
+    def nodes(self) -> list[tuple[str, str]]:
         """Every migration node of the tree on disk, as the static engine would list them."""
-        keys = []
-        for app in ("shop", "inventory"):
-            for path in sorted((self.root / app / "migrations").glob("0*.py")):
-                keys.append((app, path.stem))
-        return keys
+        return [
+            (app, path.stem)
+            for app in APPS
+            for path in sorted((self.root / app / "migrations").glob("0*.py"))
+        ]
 
 
 def make_project(root: Path, database: dict[str, Any]) -> Project:
-    project = Project(root, database)
-    project.write("settings.py", SETTINGS.format(database=database))
-    for app in ("shop", "inventory"):
-        project.write(f"{app}/__init__.py", "")
-        project.write(f"{app}/models.py", "")
-        project.write(f"{app}/migrations/__init__.py", "")
+    project = Project(root, databases={"default": database})
+    for app in APPS:
+        project.add_app(app)
     return project
 
 
@@ -137,7 +104,9 @@ BRANCH = {
         [("shop", "0002_price")],
         '        migrations.AddField("product", "sku",'
         ' models.CharField(max_length=20, null=True)),\n'
-        '        migrations.AlterField("product", "name", models.TextField()),\n',
+        '        migrations.AlterField("product", "name", models.TextField()),\n'
+        '        migrations.AddIndex("product",'
+        ' models.Index(fields=["price"], name="shop_price_idx")),\n',
     ),
     "shop/migrations/0004_fill.py": FORWARD_DOC.lstrip() + migration(
         [("shop", "0003_sku")],
@@ -161,6 +130,20 @@ AFTER_SQUASH = migration(
     [("shop", "0001_squashed_0002_price")],
     '        migrations.RemoveField("product", "price"),\n',
 )
+
+BASE_MOVED_ON = {**BASE, "shop/migrations/0003_base_side.py": migration(
+    [("shop", "0002_price")],
+    '        migrations.AddField("product", "note", models.TextField(null=True)),\n',
+)}
+MERGED_BRANCH = {
+    "shop/migrations/0003_branch_side.py": migration(
+        [("shop", "0002_price")],
+        '        migrations.AddField("product", "code", models.IntegerField(null=True)),\n',
+    ),
+    "shop/migrations/0004_merge.py": migration(
+        [("shop", "0003_base_side"), ("shop", "0003_branch_side")]
+    ),
+}
 
 SCENARIOS = [
     pytest.param(BASE, BRANCH, [], [], id="new migrations in two apps"),
@@ -197,6 +180,13 @@ SCENARIOS = [
         [], [],
         id="branch adds a squash that is partly applied",
     ),
+    pytest.param(
+        {**BASE, "shop/migrations/0001_squashed_0002_price.py": SQUASH},
+        {"shop/migrations/0003_drop.py": AFTER_SQUASH},
+        ["shop/migrations/0001_initial.py", "shop/migrations/0002_price.py"], [],
+        id="branch deletes migrations its squash replaces",
+    ),
+    pytest.param(BASE_MOVED_ON, MERGED_BRANCH, [], [], id="base moved on, merge migration"),
 ]
 
 
@@ -206,7 +196,7 @@ def run_scenario(
     for path, content in base.items():
         project.write(path, content)
     project.manage("migrate", "-v", "0")
-    base_applied = project.applied()
+    base_applied = project.nodes()
     for path in deleted:
         project.remove(path)
     for path, content in branch.items():
@@ -296,3 +286,103 @@ def test_plan_and_sql_match_django_on_servers(
         _, collected = run_scenario(project, base, branch, deleted)
         assert collected["gone"] == gone
         assert_same_as_django(project, collected)
+        risks = {
+            op["description"]: (assess(OperationFacts.from_dict(op["facts"])) or NO_RISK).rule
+            for entry in collected["migrations"] for op in entry["operations"]
+        }
+        # Only PostgreSQL can build an index without blocking writes, so only there it is flagged.
+        expected = "postgres-index-not-concurrent" if "POSTGRES" in url_variable else "none"
+        index = "Create index shop_price_idx on field(s) price of model product"
+        assert risks[index] == expected
+
+
+@pytest.mark.slow
+def test_plan_over_a_base_that_moved_on_holds_none_of_its_migrations(tmp_path: Path) -> None:
+    """
+    0002_price ── 0003_base_side ─────┐       (base: already applied)
+              └── 0003_branch_side ── 0004_merge   (this branch, merged with the base)
+    """
+    project = make_project(tmp_path / "proj", sqlite_db(tmp_path))
+    base_applied, collected = run_scenario(project, BASE_MOVED_ON, MERGED_BRANCH, [])
+    plan = build_plan(collected)
+    assert [(e.label, e.status) for e in plan.entries] == [
+        ("shop.0003_branch_side", "new"), ("shop.0004_merge", "new"),
+    ]
+    assert {e.key for e in plan.entries} & set(base_applied) == set()
+
+
+@pytest.mark.slow
+def test_risks_and_irreversible_operations_end_to_end(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "proj", sqlite_db(tmp_path))
+    _, collected = run_scenario(project, BASE, BRANCH, [])
+    plan = build_plan(collected)
+    assert [
+        (e.label, op.description, op.risk.rule if op.risk else None, op.irreversible)
+        for e in plan.entries for op in e.operations
+    ] == [
+        ("shop.0003_sku", "Add field sku to product", "new-nullable-field", False),
+        ("shop.0003_sku", "Alter field name on product", "alter-field-type", False),
+        ("shop.0003_sku", "Create index shop_price_idx on field(s) price of model product",
+         None, False),
+        ("inventory.0001_initial", "Create model Stock", "new-model", False),
+        ("shop.0004_fill", "Raw Python operation -> Fill the sku from the name.",
+         "run-python-no-reverse", True),
+        ("shop.0004_fill", "Raw SQL operation -> UPDATE shop_product SET sku = 'a`b'\u2026",
+         None, False),
+    ]
+    fill = plan.entries[-1]
+    assert fill.sql_error == (
+        "Raw Python operation (RunPython) runs Python code, not SQL; "
+        "sqlmigrate shows it as a comment"
+    )
+
+
+FAILING_OPERATION = """
+from django.db import migrations
+
+
+class Explode(migrations.RunSQL):
+    def __init__(self):
+        super().__init__("SELECT 1", migrations.RunSQL.noop)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        raise ValueError("cannot render this operation")
+
+    def describe(self):
+        return "Explode on purpose"
+"""
+
+
+@pytest.mark.slow
+def test_a_migration_whose_sql_fails_says_why_and_the_rest_still_has_sql(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "proj", sqlite_db(tmp_path))
+    branch = {
+        "shop/migrations/0003_explode.py": FAILING_OPERATION + migration(
+            [("shop", "0002_price")], "        Explode(),\n"
+        ).replace("from django.db import migrations, models\n", "from django.db import models\n"),
+        "shop/migrations/0004_after.py": migration(
+            [("shop", "0003_explode")],
+            '        migrations.AddField("product", "x", models.IntegerField(null=True)),\n',
+        ),
+    }
+    _, collected = run_scenario(project, BASE, branch, [])
+    explode, after = collected["migrations"]
+    assert (explode["name"], explode["sql"], explode["sql_error"]) == (
+        "0003_explode", None, "ValueError: cannot render this operation"
+    )
+    assert [op["description"] for op in explode["operations"]] == ["Explode on purpose -> SELECT 1"]
+    assert after["sql_error"] is None
+    assert after["sql"] == project.manage("sqlmigrate", "shop", "0004_after").removesuffix("\n")
+
+
+@pytest.mark.slow
+def test_conflicting_leaves_are_refused_as_migrate_refuses_them(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "proj", sqlite_db(tmp_path))
+    branch = {"shop/migrations/0003_branch_side.py": MERGED_BRANCH[
+        "shop/migrations/0003_branch_side.py"]}
+    with pytest.raises(GraphError) as excinfo:
+        run_scenario(project, BASE_MOVED_ON, branch, [])
+    assert str(excinfo.value) == (
+        "Conflicting migrations detected; multiple leaf nodes in the migration graph: "
+        "(0003_base_side, 0003_branch_side in shop). Run: migration-ci fix"
+    )
