@@ -29,6 +29,7 @@ from migration_ci.github import GitHub
 from migration_ci.inputs import Inputs, RunContext, read_environ
 from migration_ci.workflow import Annotation, Workflow
 
+CACHE_DIR = ".migration-ci-cache"  # in the working directory; the README's actions/cache step
 _HISTORY_DEPTHS = (2, 50, 1000)  # commits fetched from each tip before giving up and unshallowing
 
 
@@ -100,7 +101,7 @@ def build_report(inputs: Inputs, context: RunContext, event: action.Event) -> di
         args = ["report", "--format", "json", *args,
                 *(["--database-url", inputs.database_url] if inputs.database_url else []),
                 *([] if inputs.verify else ["--no-verify"]),
-                *([] if inputs.cache else ["--no-cache"])]
+                *(["--cache", str(project / CACHE_DIR)] if inputs.cache else ["--no-cache"])]
     else:
         args = ["check", "--format", "json", *args]
     code, out, err = _tool(args)

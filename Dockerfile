@@ -1,0 +1,24 @@
+# The image of the django-migration-ci GitHub Action.
+FROM python:3.11.11-slim-bookworm
+
+# git for the checks; gcc, pkg-config and the MySQL client headers to build mysqlclient.
+# psycopg comes as a binary wheel with its own libpq.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        git=1:2.39.* \
+        gcc=4:12.2.* \
+        pkg-config=1.8.* \
+        default-libmysqlclient-dev=1.1.* \
+    && rm -rf /var/lib/apt/lists/*
+
+# The Action's workspace is owned by the runner's user, not root (CVE-2022-24765).
+RUN git config --system --add safe.directory '*'
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+COPY . /app
+RUN pip install --no-cache-dir "/app[postgres,mysql]"
+
+ENTRYPOINT ["python", "/app/entrypoint.py"]

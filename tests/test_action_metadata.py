@@ -1,0 +1,121 @@
+"""action.yml, the Dockerfile, the example workflows and the README agree with the code."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from migration_ci.action import outputs
+from migration_ci.inputs import INPUT_DEFAULTS, Inputs
+from tests.support import sample_report
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+WORKFLOWS = sorted((ROOT / "docs" / "workflows").glob("*.yml"))
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+# A valid value that differs from each input's default: proves the code reads the input.
+OTHER_VALUE = {
+    "github-token": "ghs_other", "working-directory": "backend",
+    "settings-module": "mysite.settings", "base-ref": "develop",
+    "database-url": "postgres://postgres@postgres/db", "install-command": "pip install -e .",
+    "fix": "commit", "strategy": "rebase", "verify": "false", "comment": "false",
+    "fail-on-conflict": "false", "cache": "false",
+}
+
+
+def readme_table(heading: str) -> list[str]:
+    """The first-column names of the table under ``### heading`` in README.md."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.partition(f"\n### {heading}\n")[2].partition("\n#")[0]
+    return re.findall(r"^\| `([\w-]+)` \|", section, re.M)
+
+
+def check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", schema,
+                           *map(str, paths)], capture_output=True, text=True, check=False)
+
+
+def test_action_yml_matches_the_github_actions_schema() -> None:
+    proc = check_jsonschema("vendor.github-actions", ROOT / "action.yml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_example_workflows_match_the_github_workflows_schema() -> None:
+    assert [p.name for p in WORKFLOWS] == [
+        "migrations-check.yml", "migrations-comment.yml", "migrations-fix-commit.yml",
+        "migrations.yml"]
+    proc = check_jsonschema("vendor.github-workflows", *WORKFLOWS)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_action_inputs_are_the_ones_the_code_reads() -> None:
+    assert list(ACTION["inputs"]) == list(INPUT_DEFAULTS)
+    for name, spec in ACTION["inputs"].items():
+        expected = "${{ github.token }}" if name == "github-token" else INPUT_DEFAULTS[name]
+        assert str(spec["default"]) == expected, name
+
+
+@pytest.mark.parametrize("name", list(INPUT_DEFAULTS))
+def test_every_input_changes_what_the_code_does(name: str) -> None:
+    assert Inputs.from_environ({f"INPUT_{name.upper()}": OTHER_VALUE[name]}) != Inputs()
+
+
+def test_action_outputs_are_the_ones_the_code_sets() -> None:
+    assert list(ACTION["outputs"]) == list(outputs(sample_report.conflicted(), ""))
+
+
+def test_readme_documents_every_input_and_output_and_nothing_else() -> None:
+    assert readme_table("Inputs") == list(ACTION["inputs"])
+    assert readme_table("Outputs") == list(ACTION["outputs"])
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_readme_shows_each_example_workflow_verbatim(workflow: Path) -> None:
+    assert workflow.read_text() in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    proc = subprocess.run([str(BIN / "hadolint"), str(ROOT / "Dockerfile")],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_dockerfile_rules() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?$", text, re.M)
+    assert not re.search(r"^USER\b", text, re.M)
+    assert "git config --system --add safe.directory '*'" in text
+    assert 'RUN pip install --no-cache-dir "/app[postgres,mysql]"' in text
+    entrypoint = re.search(r"^ENTRYPOINT (.*)$", text, re.M)
+    assert entrypoint and json.loads(entrypoint[1]) == ["python", "/app/entrypoint.py"]
+
+
+@pytest.mark.slow
+def test_package_installs_as_the_dockerfile_does_and_the_entrypoint_runs(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-cache-dir", f"{ROOT}[postgres,mysql]"],
+        capture_output=True, text=True, check=False, timeout=900)
+    assert install.returncode == 0, install.stdout + install.stderr
+    app = tmp_path / "app"  # the Dockerfile's /app: the entrypoint beside, package installed
+    app.mkdir()
+    (app / "entrypoint.py").write_text((ROOT / "entrypoint.py").read_text())
+    summary = tmp_path / "summary"
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "INPUT_FIX": "sideways",
+           "GITHUB_STEP_SUMMARY": str(summary)}
+    proc = subprocess.run([str(python), str(app / "entrypoint.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stdout == ("::error title=django-migration-ci::Input 'fix' is 'sideways', which "
+                           "is not allowed. Use one of: suggest, commit, off.\n")
+    check = subprocess.run([str(python), "-c", "import MySQLdb, psycopg, github, migration_ci"],
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr
