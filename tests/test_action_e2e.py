@@ -36,7 +36,7 @@ class Checkout:
     merge_sha: str
 
 
-def make_checkout(tmp_path: Path, *, conflict: bool = True) -> Checkout:
+def make_checkout(tmp_path: Path, *, conflict: bool = True, clash: bool = False) -> Checkout:
     author = GitRepo(tmp_path / "author")
     author.write("shop/__init__.py", "")
     author.write("shop/migrations/__init__.py", "")
@@ -44,14 +44,24 @@ def make_checkout(tmp_path: Path, *, conflict: bool = True) -> Checkout:
     author.commit("initial")
     author.branch("feature")
     author.write("shop/migrations/0002_add_sku.py", migration([("shop", "0001_initial")]))
+    if clash:
+        author.write("VERSION", "feature\n")
     head = author.commit("add sku")
     author.checkout("main")
     if conflict:
         author.write("shop/migrations/0002_price_index.py", migration([("shop", "0001_initial")]))
     else:
         author.write("README.md", "base moved on\n")
+    if clash:
+        author.write("VERSION", "main\n")
     base = author.commit("base moves on")
-    author.git("merge", "--no-ff", "-q", "-m", "Merge feature into main", "feature")
+    if clash:  # a test merge whose text conflict was resolved by hand
+        subprocess.run(["git", "merge", "-q", "feature"], cwd=author.root, env=isolated_env(),
+                       capture_output=True, check=False)
+        author.write("VERSION", "resolved\n")
+        author.commit("Merge feature into main")
+    else:
+        author.git("merge", "--no-ff", "-q", "-m", "Merge feature into main", "feature")
     merge = author.git("rev-parse", "HEAD")
     author.git("reset", "-q", "--hard", base)
     origin = tmp_path / "origin.git"
@@ -298,3 +308,35 @@ def test_workflow_run_refuses_a_report_for_another_commit(
     assert run.code == 0
     assert fake.comments[5] == []
     assert "Not posting: pull request #5 is at" in run.stdout
+
+
+def test_fix_commit_merges_the_base_writes_the_merge_migration_and_pushes(
+    tmp_path: Path, fake: FakeGitHub, checkout: Checkout
+) -> None:
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout), fix="commit")
+    assert run.code == 1, run.stderr
+    pushed = subprocess.run(["git", "-C", str(checkout.origin), "ls-tree", "-r", "--name-only",
+                             "feature", "shop/migrations"], capture_output=True, text=True,
+                            check=True, env=isolated_env()).stdout.split()
+    assert "shop/migrations/0003_merge_0002_add_sku_0002_price_index.py" in pushed
+    assert "shop/migrations/0002_price_index.py" in pushed  # the base was merged in first
+    assert "fix: committed" in fake.comments[5][0]["body"]
+    assert "Pushes made with the default GITHUB_TOKEN do not start new workflow runs" \
+        in run.summary
+
+
+def test_fix_commit_aborts_cleanly_on_git_conflicts(tmp_path: Path, fake: FakeGitHub) -> None:
+    checkout = make_checkout(tmp_path, clash=True)
+    fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
+    before = subprocess.run(["git", "-C", str(checkout.origin), "rev-parse", "feature"],
+                            capture_output=True, text=True, check=True).stdout
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout), fix="commit")
+    assert run.code == 1, run.stderr
+    after = subprocess.run(["git", "-C", str(checkout.origin), "rev-parse", "feature"],
+                           capture_output=True, text=True, check=True).stdout
+    assert before == after
+    assert "fix: commit stopped: merging 'main' into 'feature' has git conflicts, so the merge " \
+           "was aborted and nothing was pushed." in run.summary
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=checkout.workspace,
+                            capture_output=True, text=True, check=True).stdout
+    assert status.split("\n") == [f"?? {ARTIFACT_FILE}", ""]
