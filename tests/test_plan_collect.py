@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -386,3 +387,38 @@ def test_conflicting_leaves_are_refused_as_migrate_refuses_them(tmp_path: Path) 
         "Conflicting migrations detected; multiple leaf nodes in the migration graph: "
         "(0003_base_side, 0003_branch_side in shop). Run: migration-ci fix"
     )
+
+
+def dump(path: str) -> list[str]:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return list(connection.iterdump())
+
+
+@pytest.mark.slow
+def test_collect_changes_nothing_in_the_database(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "proj", sqlite_db(tmp_path))
+    for path, content in BASE.items():
+        project.write(path, content)
+    project.manage("migrate", "-v", "0")
+    before = dump(str(tmp_path / "db.sqlite3"))
+    for path, content in BRANCH.items():
+        project.write(path, content)
+    collected = project.collect(project.nodes()[:2])
+    assert [m["name"] for m in collected["migrations"]] == [
+        "0003_sku", "0001_initial", "0004_fill",
+    ]
+    assert dump(str(tmp_path / "db.sqlite3")) == before
+
+
+@pytest.mark.slow
+def test_collect_on_an_empty_database_plans_from_the_given_base(tmp_path: Path) -> None:
+    """The throwaway database need not be at the base state: the plan comes from the payload."""
+    project = make_project(tmp_path / "proj", sqlite_db(tmp_path))
+    for path, content in {**BASE, **BRANCH}.items():
+        project.write(path, content)
+    collected = project.collect([("shop", "0001_initial"), ("shop", "0002_price")])
+    assert [(m["app_label"], m["name"]) for m in collected["migrations"]] == [
+        ("shop", "0003_sku"), ("inventory", "0001_initial"), ("shop", "0004_fill"),
+    ]
+    assert all(m["sql"] for m in collected["migrations"])
+    assert dump(str(tmp_path / "db.sqlite3")) == ["BEGIN TRANSACTION;", "COMMIT;"]
