@@ -57,7 +57,7 @@ def entry_text(entry: PlanEntry, sql: bool) -> list[str]:
     if sql and entry.sql:
         lines.extend("    | " + line for line in entry.sql.splitlines())
     if sql and entry.sql_error:
-        lines.append(f"    No SQL: {entry.sql_error}")
+        lines.append(f"    {'Partly not SQL' if entry.sql else 'No SQL'}: {entry.sql_error}")
     return lines
 
 

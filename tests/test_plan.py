@@ -187,3 +187,17 @@ def test_markdown_of_an_empty_plan_says_so() -> None:
 def test_plan_to_json_round_trips_through_json() -> None:
     plan = build_plan(COLLECTED)
     assert json.loads(json.dumps(plan_to_json(plan))) == plan_to_json(plan)
+
+
+def test_text_can_show_sql_and_why_some_is_missing() -> None:
+    plan = build_plan({**COLLECTED, "gone": []})
+    text = render_text(plan, sql=True)
+    assert text.endswith(
+        "+ billing.0002_fill\n"
+        "    Raw Python operation -> Fill.  [MEDIUM risk] [IRREVERSIBLE]\n"
+        "      This migration cannot be rolled back: RunPython has no reverse_code."
+        " Safer: Pass reverse_code (migrations.RunPython.noop if nothing needs undoing).\n"
+        "    | BEGIN;\n    | --\n    | -- Raw Python operation\n    | --\n"
+        "    | -- THIS OPERATION CANNOT BE WRITTEN AS SQL\n    | COMMIT;\n"
+        "    Partly not SQL: Raw Python operation (RunPython) runs Python code, not SQL\n"
+    )
