@@ -11,7 +11,6 @@ import hashlib
 import os
 import weakref
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, TypeVar
@@ -155,35 +154,21 @@ class GitTree(_GitBacked):
         return "both"
 
 
-@dataclass(frozen=True)
-class MergedEntry:
-    """A path of the merged tree: who contributed it and the blobs the base side has."""
-
-    side: Side
-    base_blob: str | None  # the base commit's blob, None when only the head has the path
-    ancestor_blob: str | None  # the merge base's blob, None when it did not have the path
-
-
 def merge_paths(
-    head: Collection[str], base: Mapping[str, str], ancestor: Mapping[str, str]
-) -> dict[str, MergedEntry]:
-    """The paths a merge of head and base keeps, by git's 3-way rule on file sets.
+    head: Collection[str], base: Collection[str], ancestor: Collection[str]
+) -> dict[str, Side]:
+    """The paths a merge of head and base keeps, by git's 3-way rule on file sets, and who
+    contributed each.
 
     A path is kept when both sides have it, or when one side has it and the merge base did
     not (that side added it); a path the merge base had and one side no longer has was
     deleted there and is dropped.
     """
-    head_set = set(head)
-    merged: dict[str, MergedEntry] = {}
-    for path in head_set:
-        if path in base:
-            merged[path] = MergedEntry("both", base[path], ancestor.get(path))
-        elif path not in ancestor:
-            merged[path] = MergedEntry("branch", None, None)
-    for path, blob in base.items():
-        if path not in head_set and path not in ancestor:
-            merged[path] = MergedEntry("base", blob, None)
-    return merged
+    head_set, base_set = set(head), set(base)
+    sides: dict[str, Side] = dict.fromkeys(head_set & base_set, "both")
+    sides.update(dict.fromkeys(head_set - base_set - set(ancestor), "branch"))
+    sides.update(dict.fromkeys(base_set - head_set - set(ancestor), "base"))
+    return sides
 
 
 class MergedTree(_GitBacked):
@@ -207,9 +192,10 @@ class MergedTree(_GitBacked):
             self._head.sha if isinstance(self._head, GitTree) else git.head_sha(self.root)
         )
         self.merge_base_sha = self._find_merge_base()
-        base_files = _included(git.ls_tree(self.root, self.base_sha), exclude_dirs)
-        self._entries = merge_paths(
-            self._head.list_paths(), base_files, self._ancestor_files(base_files, exclude_dirs)
+        self._base_files = _included(git.ls_tree(self.root, self.base_sha), exclude_dirs)
+        self._ancestor_files = self._find_ancestor_files(exclude_dirs)
+        self._sides = merge_paths(
+            self._head.list_paths(), self._base_files.keys(), self._ancestor_files.keys()
         )
         if isinstance(self._head, GitTree):
             self._reader = self._head._reader  # one cat-file process for both sides
@@ -226,11 +212,9 @@ class MergedTree(_GitBacked):
             )
         return sha
 
-    def _ancestor_files(
-        self, base_files: Mapping[str, str], exclude_dirs: Collection[str]
-    ) -> dict[str, str]:
+    def _find_ancestor_files(self, exclude_dirs: Collection[str]) -> dict[str, str]:
         """The merge base's files, from the base's and the few changes between the two."""
-        files = dict(base_files)
+        files = dict(self._base_files)
         changes = git.diff_trees(self.root, self.merge_base_sha, self.base_sha)
         for path, (ancestor_blob, _) in changes.items():
             if ancestor_blob is None:
@@ -240,38 +224,36 @@ class MergedTree(_GitBacked):
         return files
 
     def list_paths(self) -> list[str]:
-        return sorted(self._entries)
+        return sorted(self._sides)
 
     def side_of(self, path: str) -> Side:
-        return self._entries[path].side
+        return self._sides[path]
 
     def read_many(self, paths: Sequence[str]) -> dict[str, bytes]:
-        entries = {path: self._entries[path] for path in paths}
-        head_data = self._head.read_many([p for p, e in entries.items() if e.side != "base"])
+        head_data = self._head.read_many([p for p in paths if self._sides[p] != "base"])
         from_base: dict[str, str] = {}
         contents: dict[str, bytes] = {}
-        for path, entry in entries.items():
-            if entry.base_blob is not None and (
-                path not in head_data or self._takes_base(path, head_data[path], entry)
-            ):
-                from_base[path] = entry.base_blob
+        for path in paths:
+            if path not in head_data or self._takes_base(path, head_data[path]):
+                from_base[path] = self._base_files[path]
             else:
                 contents[path] = head_data[path]
         blobs = self._reader.read(from_base.values())
         contents.update((path, blobs[blob]) for path, blob in from_base.items())
         return {path: contents[path] for path in paths}
 
-    def _takes_base(self, path: str, data: bytes, entry: MergedEntry) -> bool:
+    def _takes_base(self, path: str, data: bytes) -> bool:
         """Whether the head left ``path`` as the merge base had it while the base changed it."""
-        if entry.ancestor_blob is None or entry.base_blob == entry.ancestor_blob:
+        ancestor_blob = self._ancestor_files.get(path)
+        if ancestor_blob is None or self._base_files.get(path, ancestor_blob) == ancestor_blob:
             return False
         if isinstance(self._head, GitTree):
-            return self._head.blobs[path] == entry.ancestor_blob
-        if blob_id(data, entry.ancestor_blob) == entry.ancestor_blob:
+            return self._head.blobs[path] == ancestor_blob
+        if blob_id(data, ancestor_blob) == ancestor_blob:
             return True
         # core.autocrlf checkouts hold CRLF files whose committed blobs have LF endings.
         return b"\r\n" in data and (
-            blob_id(data.replace(b"\r\n", b"\n"), entry.ancestor_blob) == entry.ancestor_blob
+            blob_id(data.replace(b"\r\n", b"\n"), ancestor_blob) == ancestor_blob
         )
 
 
@@ -284,4 +266,13 @@ def blob_id(data: bytes, like: str) -> str:
 
 
 def _included(files: Mapping[str, str], exclude_dirs: Collection[str]) -> dict[str, str]:
-    return {p: sha for p, sha in files.items() if not is_excluded_path(p, exclude_dirs)}
+    excluded: dict[str, bool] = {}  # per directory: a tree has far fewer of them than files
+    included: dict[str, str] = {}
+    for path, sha in files.items():
+        directory = path.rpartition("/")[0]
+        is_out = excluded.get(directory)
+        if is_out is None:
+            is_out = excluded[directory] = is_excluded_path(path, exclude_dirs)
+        if not is_out:
+            included[path] = sha
+    return included

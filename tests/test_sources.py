@@ -11,7 +11,6 @@ from migration_ci import git
 from migration_ci.errors import GitError, MigrationFileError
 from migration_ci.sources import (
     GitTree,
-    MergedEntry,
     MergedTree,
     Source,
     WorkingTree,
@@ -118,24 +117,19 @@ def test_git_tree_reads_a_commit_without_checking_it_out(repo: GitRepo) -> None:
 @pytest.mark.parametrize(
     ("head", "base", "ancestor", "expected"),
     [
-        pytest.param(["a"], {"a": "1"}, {"a": "1"}, {"a": MergedEntry("both", "1", "1")},
-                     id="unchanged"),
-        pytest.param(["a", "b"], {"a": "1"}, {"a": "1"},
-                     {"a": MergedEntry("both", "1", "1"), "b": MergedEntry("branch", None, None)},
-                     id="head adds"),
-        pytest.param(["a"], {"a": "1", "c": "3"}, {"a": "1"},
-                     {"a": MergedEntry("both", "1", "1"), "c": MergedEntry("base", "3", None)},
-                     id="base adds"),
-        pytest.param([], {"a": "1"}, {"a": "1"}, {}, id="head deletes"),
-        pytest.param(["a"], {}, {"a": "1"}, {}, id="base deletes"),
-        pytest.param(["a"], {"a": "2"}, {}, {"a": MergedEntry("both", "2", None)},
-                     id="both add the same path"),
-        pytest.param([], {}, {"a": "1"}, {}, id="both delete"),
+        pytest.param({"a"}, {"a"}, {"a"}, {"a": "both"}, id="unchanged"),
+        pytest.param({"a", "b"}, {"a"}, {"a"}, {"a": "both", "b": "branch"}, id="head adds"),
+        pytest.param({"a"}, {"a", "c"}, {"a"}, {"a": "both", "c": "base"}, id="base adds"),
+        pytest.param(set(), {"a"}, {"a"}, {}, id="head deletes"),
+        pytest.param({"a"}, set(), {"a"}, {}, id="base deletes"),
+        pytest.param({"a"}, {"a"}, set(), {"a": "both"}, id="both add the same path"),
+        pytest.param(set(), set(), {"a"}, {}, id="both delete"),
+        pytest.param({"b"}, {"a"}, {"a"}, {"b": "branch"}, id="head renames"),
+        pytest.param({"a"}, {"b"}, {"a"}, {"b": "base"}, id="base renames"),
     ],
 )
 def test_merge_paths(
-    head: list[str], base: dict[str, str], ancestor: dict[str, str],
-    expected: dict[str, MergedEntry],
+    head: set[str], base: set[str], ancestor: set[str], expected: dict[str, str]
 ) -> None:
     assert merge_paths(head, base, ancestor) == expected
 
