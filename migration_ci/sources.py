@@ -108,18 +108,19 @@ def _read_file(path: str) -> bytes:
 
 
 class _GitBacked:
-    """Owns (or borrows) the ``BlobReader`` of a git-backed source."""
+    """Holds the ``BlobReader`` of a git-backed source; its process ends on ``close()``, on
+    leaving a ``with`` block, or when the source is garbage-collected."""
 
     root: Path
     _reader: git.BlobReader
 
     def _own_reader(self) -> None:
         self._reader = git.BlobReader(self.root)
-        self._close = weakref.finalize(self, self._reader.close)
+        weakref.finalize(self, self._reader.close)
 
     def close(self) -> None:
-        if hasattr(self, "_close"):
-            self._close()
+        # A borrowed reader may be closed too: it starts again if its owner reads later.
+        self._reader.close()
 
     def __enter__(self: _T) -> _T:
         return self

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 from collections.abc import Callable, Mapping
@@ -282,11 +283,25 @@ def test_merged_tree_uses_one_cat_file_process(
         paths = merged.list_paths()
         first = merged.read_many(paths[:5])
         everything = merged.read_many(paths)
+        head_reader_process = merged._reader._proc
+        assert head_reader_process is not None
+    assert head_reader_process.returncode == 0  # closed with the merged tree
     assert first == {p: everything[p] for p in paths[:5]}
     assert everything[M + "0001_initial.py"] == b"edited\n"
     assert [line for line in log.read_text().splitlines() if line.startswith("cat-file")] == [
         "cat-file --batch"
     ]
+
+
+def test_an_unclosed_tree_ends_its_git_process_when_collected(repo: GitRepo) -> None:
+    fork(repo, INIT, {M + "0001_initial.py": "edited\n"}, {})
+    merged = MergedTree(repo.root, "main")
+    assert merged.read_many([M + "0001_initial.py"]) == {M + "0001_initial.py": b"edited\n"}
+    process = merged._reader._proc
+    assert process is not None and process.poll() is None
+    del merged
+    gc.collect()
+    assert process.returncode == 0
 
 
 def test_merged_tree_with_unknown_base(repo: GitRepo) -> None:
