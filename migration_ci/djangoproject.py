@@ -9,6 +9,7 @@ into the user's tree. The request goes in on stdin; the answer comes back in a f
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -116,36 +117,95 @@ def run_worker(
     payload: Mapping[str, Any],
     *,
     database: WorkerDatabase | None = None,
-    timeout: float | None = None,
 ) -> dict[str, Any]:
-    """Run ``command`` (a key of ``migration_ci.worker.COMMANDS``) in the user's project.
+    """Run one ``command`` (a key of ``migration_ci.worker.COMMANDS``) in the user's project.
 
     Without ``database`` every alias of ``DATABASES`` is disabled in the worker.
     """
-    request = {"command": command, "payload": dict(payload),
-               "database": database.to_dict() if database else None}
-    with tempfile.TemporaryDirectory(prefix="migration-ci-worker-") as tmp:
-        answer_path = Path(tmp) / "answer.json"
-        proc = _run(project, answer_path, json.dumps(request), timeout)
-        return read_answer(project, command, proc, answer_path)
+    with WorkerSession(project) as session:
+        return session.call(command, payload, database=database)
 
 
-def _run(
-    project: ProjectSpec, answer_path: Path, request: str, timeout: float | None
-) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, "-m", "migration_ci.worker", str(answer_path)]
-    # subprocess.run kills the child on any exception, KeyboardInterrupt and SystemExit
-    # included, so an interrupted verify never leaves a connection open to its database.
-    try:
-        return subprocess.run(
-            args, input=request, cwd=project.project_dir, env=worker_environ(project),
-            capture_output=True, text=True, timeout=timeout, check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise WorkerError(
-            f"The Django project did not answer within {timeout} seconds.",
-            "Pass a longer timeout, or look for a migration that waits on a lock.",
-        ) from exc
+class WorkerSession:
+    """One worker process answering several commands, so Django is loaded once.
+
+    Requests are JSON lines on the worker's stdin; answers are JSON lines on a pipe of their
+    own; the project's stdout and stderr go to a log file whose tail is shown on a crash.
+    The database may be chosen only once per session (Django caches its connections). Any
+    exception while waiting (Ctrl-C, SIGTERM) kills the worker before it propagates, so no
+    connection stays open to a database about to be dropped.
+    """
+
+    def __init__(self, project: ProjectSpec) -> None:
+        self.project = project
+        # Closed in close(): the session outlives this method.
+        self.log = tempfile.TemporaryFile(mode="w+", prefix="migration-ci-worker-")  # noqa: SIM115
+        answers_read, answers_write = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "migration_ci.worker", str(answers_write)],
+                stdin=subprocess.PIPE, stdout=self.log, stderr=self.log, text=True,
+                cwd=project.project_dir, env=worker_environ(project), pass_fds=[answers_write],
+            )
+        finally:
+            os.close(answers_write)
+        self.answers = os.fdopen(answers_read, "r", encoding="utf-8")
+
+    def __enter__(self) -> WorkerSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def call(
+        self, command: str, payload: Mapping[str, Any], *, database: WorkerDatabase | None = None
+    ) -> dict[str, Any]:
+        request = {"command": command, "payload": dict(payload),
+                   "database": database.to_dict() if database else None}
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            line = self.answers.readline()
+        except BrokenPipeError:
+            line = ""
+        except BaseException:
+            self.kill()
+            raise
+        if not line:
+            self.kill()
+            raise WorkerError(
+                f"The Django project process for {command!r} exited with code "
+                f"{self.proc.returncode} without an answer.\n{stderr_tail(self.log_text())}",
+                "Run `python manage.py check` in the project directory to see if it loads.",
+            )
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise to_exception(self.project, answer["error"], self.log_text())
+        result: dict[str, Any] = answer["result"]
+        return result
+
+    def log_text(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None and not self.proc.stdin.closed:
+                with contextlib.suppress(BrokenPipeError):
+                    self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            self.answers.close()
+            self.log.close()
 
 
 def worker_environ(project: ProjectSpec) -> dict[str, str]:
@@ -158,23 +218,6 @@ def worker_environ(project: ProjectSpec) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     return env
-
-
-def read_answer(
-    project: ProjectSpec, command: str, proc: subprocess.CompletedProcess[str], path: Path
-) -> dict[str, Any]:
-    try:
-        answer: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise WorkerError(
-            f"The Django project process for {command!r} exited with code {proc.returncode} "
-            f"without an answer.\n{stderr_tail(proc.stderr)}",
-            "Run the same command with `python manage.py check` to see if the project loads.",
-        ) from exc
-    if "error" in answer:
-        raise to_exception(project, answer["error"], proc.stderr)
-    result: dict[str, Any] = answer["result"]
-    return result
 
 
 def to_exception(project: ProjectSpec, error: Mapping[str, Any], stderr: str) -> Exception:

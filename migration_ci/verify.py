@@ -20,7 +20,7 @@ from migration_ci.databases import (
     ThrowawayDatabase,
     throwaway_database,
 )
-from migration_ci.djangoproject import ProjectSpec, WorkerDatabase, run_worker
+from migration_ci.djangoproject import ProjectSpec, WorkerDatabase, WorkerSession
 from migration_ci.errors import ConfigError, DatabaseError
 from migration_ci.materialize import materialize
 from migration_ci.specs import Key
@@ -154,19 +154,20 @@ def verify(
     a temporary copy of the project, which is verified instead of the user's tree.
     """
     started = time.perf_counter()
-    resolved = resolve_database(project, database)
-    with prepared_project(project, files, merge_files) as loaded, throwaway_database(
-        resolved.settings, run_id=run_id, vendor=resolved.vendor
-    ) as db:
-        prepared = time.perf_counter()
-        answer = run_verify_worker(
-            loaded, db, resolved, new_migrations=new_migrations, missing_changes=missing_changes
-        )
-        in_worker = time.perf_counter() - prepared
+    with prepared_project(project, files, merge_files) as loaded, WorkerSession(loaded) as session:
+        resolved = resolve_database(session, database)
+        with throwaway_database(resolved.settings, run_id=run_id, vendor=resolved.vendor) as db:
+            prepared = time.perf_counter()
+            answer = run_verify_worker(
+                session, db, resolved, new_migrations=new_migrations,
+                missing_changes=missing_changes,
+            )
+            in_worker = time.perf_counter() - prepared
     worker_phases = sum(p["seconds"] for p in answer["phases"])
     phases = [
-        PhaseTiming("prepare", round(prepared - started, 3)),  # settings, copy, CREATE DATABASE
-        # Starting Python, django.setup() and loading migrations: the rest of the worker's time.
+        # Copying the project, reading its DATABASES, CREATE DATABASE.
+        PhaseTiming("prepare", round(prepared - started, 3)),
+        # django.setup() and loading the migrations: the rest of the worker's time.
         PhaseTiming("load_project", round(in_worker - worker_phases, 3)),
     ]
     return VerifyResult.from_answer(
@@ -175,7 +176,7 @@ def verify(
     )
 
 
-def resolve_database(project: ProjectSpec, choice: DatabaseChoice) -> ResolvedDatabase:
+def resolve_database(session: WorkerSession, choice: DatabaseChoice) -> ResolvedDatabase:
     """``--database-url`` when given, else the project's ``DATABASES[--database]``.
 
     A project without any database configured is verified on SQLite.
@@ -185,7 +186,8 @@ def resolve_database(project: ProjectSpec, choice: DatabaseChoice) -> ResolvedDa
         from migration_ci.databases import get_vendor
 
         return ResolvedDatabase(choice.alias, get_vendor(from_url), from_url, from_url=True)
-    databases: dict[str, Any] = run_worker(project, "databases", {})["databases"]
+    project = session.project
+    databases: dict[str, Any] = session.call("databases", {})["databases"]
     entry = databases.get(choice.alias)
     if entry is None and databases:
         raise ConfigError(
@@ -224,7 +226,7 @@ def prepared_project(
 
 
 def run_verify_worker(
-    project: ProjectSpec,
+    session: WorkerSession,
     db: ThrowawayDatabase,
     resolved: ResolvedDatabase,
     *,
@@ -232,17 +234,17 @@ def run_verify_worker(
     new_migrations: Collection[Key] | None = None,
     missing_changes: bool = True,
 ) -> dict[str, Any]:
-    """Run ``worker_verify`` in the project over the database ``db`` (already created)."""
+    """Run ``worker_verify`` in the session's project over ``db`` (already created)."""
     payload = {
         "forward": forward,
         "round_trip": sorted(map(list, new_migrations)) if new_migrations is not None else None,
         "missing_changes": missing_changes,
-        "root": str(project.project_dir),
+        "root": str(session.project.project_dir),
     }
     database = WorkerDatabase(
         resolved.alias, db.name, db.settings if resolved.from_url else None
     )
-    return run_worker(project, "verify", payload, database=database)
+    return session.call("verify", payload, database=database)
 
 
 # --- Worker side: runs in the user's project, Django set up (see migration_ci.worker). ---
@@ -412,14 +414,14 @@ class Tracker:
         started = time.perf_counter()
         try:
             return step()
-        except Exception as exc:  # the user's migrations may raise anything
+        except (Exception, SystemExit) as exc:  # the user's migrations may raise anything
             answer["failure"] = self.describe_failure(exc, "backward" if name == "backward"
                                                       else "forward")
             return None
         finally:
             answer["phases"].append(phase(name, started))
 
-    def describe_failure(self, error: Exception, direction: str) -> dict[str, Any]:
+    def describe_failure(self, error: BaseException, direction: str) -> dict[str, Any]:
         import inspect
         import os
 

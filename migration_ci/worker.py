@@ -1,7 +1,9 @@
-"""The process that loads the user's Django project: ``python -m migration_ci.worker ANSWER``.
+"""The process that loads the user's Django project: ``python -m migration_ci.worker FD``.
 
-Reads ``{"command", "payload", "database"}`` as JSON on stdin, writes ``{"result": ...}`` or
-``{"error": {"stage", "type", "message", "traceback"}}`` as JSON to the file ``ANSWER``.
+Reads requests ``{"command", "payload", "database"}`` as JSON lines on stdin and writes one
+answer per request, ``{"result": ...}`` or ``{"error": {"stage", "type", "message", ...}}``,
+as a JSON line to the file descriptor ``FD`` (the project's own code may print anything on
+stdout and stderr).
 
 Before Django makes any connection, ``DATABASES`` is rewritten: the chosen alias points at
 the throwaway database and every other alias at Django's dummy backend, which refuses to
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -28,7 +31,7 @@ the request payload (with ``database_alias`` added) and returns JSON-able data."
 
 NO_SETUP = frozenset({"databases"})  # answered from settings alone, without django.setup()
 DUMMY = {"ENGINE": "django.db.backends.dummy"}
-CONFIGURED_DATABASES: dict[str, Any] = {}
+STATE: dict[str, Any] = {"configured": None, "database": None, "setup": False}
 
 
 class StageError(Exception):
@@ -42,12 +45,16 @@ class StageError(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    answer_path = Path(args[0])
-    try:
-        answer: dict[str, Any] = {"result": handle(json.loads(sys.stdin.read()))}
-    except StageError as exc:
-        answer = {"error": describe_error(exc.stage, exc.error)}
-    write_answer(answer_path, answer)
+    requests = sys.stdin
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - the project's code must not read requests
+    with os.fdopen(int(args[0]), "w", encoding="utf-8") as answers:
+        for line in requests:
+            try:
+                answer: dict[str, Any] = {"result": handle(json.loads(line))}
+            except StageError as exc:
+                answer = {"error": describe_error(exc.stage, exc.error)}
+            answers.write(json.dumps(answer, default=str) + "\n")
+            answers.flush()
     return 0
 
 
@@ -55,13 +62,20 @@ def handle(request: Mapping[str, Any]) -> Any:
     command = request["command"]
     database = request.get("database")
     at_stage("settings", lambda: use_databases(database))
-    if command not in NO_SETUP:
+    if command not in NO_SETUP and not STATE["setup"]:
         import django
 
         at_stage("setup", django.setup)
+        STATE["setup"] = True
     payload = dict(request.get("payload") or {})
     payload.setdefault("database_alias", database["alias"] if database else "default")
-    return at_stage("command", lambda: find_command(command)(payload))
+    try:
+        return at_stage("command", lambda: find_command(command)(payload))
+    finally:
+        if STATE["setup"]:
+            from django.db import connections
+
+            connections.close_all()
 
 
 def at_stage(stage: str, call: Callable[[], Any]) -> Any:
@@ -80,10 +94,20 @@ def find_command(command: str) -> Callable[[Mapping[str, Any]], Any]:
 
 
 def use_databases(database: Mapping[str, Any] | None) -> None:
-    """Point ``database["alias"]`` at the throwaway database; disable every other alias."""
+    """Point ``database["alias"]`` at the throwaway database; disable every other alias.
+
+    Once Django is set up or a database is chosen, it cannot change: Django keeps its
+    connections, so a request for another database is refused.
+    """
     from django.conf import settings
 
-    configured: dict[str, Any] = dict(settings.DATABASES)
+    if STATE["configured"] is None:
+        STATE["configured"] = dict(settings.DATABASES)  # the project's own, never connected to
+    elif database == STATE["database"]:
+        return
+    elif STATE["database"] is not None or STATE["setup"]:
+        raise RuntimeError("The worker's database is already chosen; start a new worker.")
+    configured: dict[str, Any] = STATE["configured"]
     rewritten: dict[str, Any] = {alias: dict(DUMMY) for alias in configured}
     if database is not None:
         alias = database["alias"]
@@ -92,9 +116,7 @@ def use_databases(database: Mapping[str, Any] | None) -> None:
         entry.pop("TEST", None)
         rewritten[alias] = entry
     settings.DATABASES = rewritten
-    # The project's own entries, never connected to, for list_databases.
-    CONFIGURED_DATABASES.clear()
-    CONFIGURED_DATABASES.update(configured)
+    STATE["database"] = database
 
 
 def list_databases(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,7 +124,7 @@ def list_databases(payload: Mapping[str, Any]) -> dict[str, Any]:
     from django.db import connections
 
     answer = {}
-    for alias, entry in CONFIGURED_DATABASES.items():
+    for alias, entry in STATE["configured"].items():
         vendor = find_vendor(entry, connections)
         answer[alias] = {"vendor": vendor, "settings": json_safe(entry)}
     return {"databases": answer}
@@ -148,12 +170,6 @@ def describe_error(stage: str, error: BaseException) -> dict[str, Any]:
         "hint": getattr(error, "hint", ""),
         "traceback": "".join(traceback.format_exception(error)),
     }
-
-
-def write_answer(path: Path, answer: Mapping[str, Any]) -> None:
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(answer, default=str), encoding="utf-8")
-    partial.replace(path)
 
 
 if __name__ == "__main__":
