@@ -15,7 +15,7 @@ from migration_ci import scan
 from migration_ci.config import Config
 from migration_ci.graph import Graph
 from migration_ci.merge import describe_conflicts
-from migration_ci.sources import MergedTree, Source, WorkingTree
+from migration_ci.sources import GitTree, MergedTree, Source, WorkingTree
 from migration_ci.specs import CheckResult, Key, MigrationPackage, MigrationSpec
 
 Engine = Literal["static", "django"]
@@ -32,9 +32,10 @@ class Analysis:
     source: Source
 
 
-def open_source(root: Path, base: str | None) -> Source:
-    """The working tree, or the merge of it with ``base`` when a base ref is given."""
-    return MergedTree(root, base) if base else WorkingTree(root)
+def open_source(root: Path, base: str | None, head: str | None = None) -> Source:
+    """The working tree (or the commit ``head``), merged with ``base`` when one is given."""
+    tree: Source = GitTree(root, head) if head else WorkingTree(root)
+    return MergedTree(root, base, head=tree if head else None) if base else tree
 
 
 def in_scanned_paths(path: str, roots: Sequence[str]) -> bool:

@@ -63,6 +63,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         "--base", metavar="REF", help="judge the merge of this tree with REF (e.g. origin/main)"
     )
     parser.add_argument(
+        "--head",
+        metavar="REF",
+        help="read this branch's files from commit REF instead of the working tree",
+    )
+    parser.add_argument(
         "--settings", metavar="MODULE", help="use Django's own loader with this settings module"
     )
     parser.add_argument(
@@ -164,7 +169,7 @@ def _check_or_fix(args: argparse.Namespace, out: TextIO) -> int:
 
     root = resolve_root(args)
     config = load_settings(args, root)
-    source = open_source(root, config.base)
+    source = open_source(root, config.base, args.head)
     if use_django_engine(args, config):
         assert config.settings is not None
         analysis = analyze_loaded(source, config.settings, root / config.project_dir)

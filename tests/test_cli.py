@@ -192,11 +192,12 @@ def test_check_fix_flag_writes_and_fails(repo: GitRepo, monkeypatch: pytest.Monk
             id="unknown config key",
         ),
         pytest.param(
-            lambda r: r.write(
-                "shop/migrations/0003_latin1.py", b"# caf\xe9\nclass Migration: pass\n"
-            ),
+            # Python itself accepts stray bytes in comments, so the byte is in a string.
+            lambda r: r.write("shop/migrations/0003_latin1.py", b"X = 'caf\xe9'\n"),
             ["check"],
-            "migration-ci: shop/migrations/0003_latin1.py",
+            "migration-ci: shop/migrations/0003_latin1.py:1: the file is not valid UTF-8 "
+            "(cannot decode byte 0xe9). Save it as UTF-8, or declare its encoding with a "
+            "'# -*- coding: ... -*-' line.\n",
             id="not utf-8",
         ),
         pytest.param(
