@@ -206,6 +206,7 @@ class Server:
 
     label = ""
     default_port = 0
+    driver_error: type[Exception] = Exception
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.host = str(config.get("HOST") or "")
@@ -225,6 +226,18 @@ class Server:
             f"Cannot connect to {self.label} at {self.address} as user {self.user!r}: {reason}",
             CONNECT_HINT,
         )
+
+    @contextlib.contextmanager
+    def failing_as(self, what: str) -> Iterator[None]:
+        """Translate the driver's errors into DatabaseError: "<what> on <address>: <reason>"."""
+        try:
+            yield
+        except self.driver_error as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise DatabaseError(
+                f"{what} on {self.address}: {reason}",
+                f"Check that user {self.user!r} may create and drop databases.",
+            ) from exc
 
     def close(self) -> None:
         raise NotImplementedError
@@ -282,6 +295,7 @@ class PostgresServer(Server):
                 "pip install 'django-migration-ci[postgres]'",
             ) from exc
         self.sql = psycopg.sql
+        self.driver_error = psycopg.Error
         params = {
             **driver_options(config), "host": self.host or None, "port": self.port,
             "user": self.user or None, "password": config.get("PASSWORD") or None,
@@ -313,18 +327,20 @@ class PostgresServer(Server):
 
     def create(self, name: str, marker: str) -> None:
         sql = self.sql
-        self.conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        self.conn.execute(
-            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                sql.Identifier(name), sql.Literal(marker)
+        with self.failing_as(f"Cannot create database {name!r}"):
+            self.conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            self.conn.execute(
+                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                    sql.Identifier(name), sql.Literal(marker)
+                )
             )
-        )
 
     def drop(self, name: str) -> None:
         # WITH (FORCE) (PostgreSQL 13+) ends sessions a killed worker may have left behind.
         force = " WITH (FORCE)" if self.conn.info.server_version >= 130000 else ""
         query = self.sql.SQL("DROP DATABASE IF EXISTS {}" + force).format(self.sql.Identifier(name))
-        self.conn.execute(query)
+        with self.failing_as(f"Cannot drop database {name!r}"):
+            self.conn.execute(query)
 
     def list_marked(self) -> list[str]:
         rows = self.conn.execute(
@@ -353,6 +369,7 @@ class MySQLServer(Server):
                 "MySQL/MariaDB needs mysqlclient, which is not installed.",
                 "pip install 'django-migration-ci[mysql]'",
             ) from exc
+        self.driver_error = MySQLdb.Error
         params: dict[str, Any] = {
             **driver_options(config), "user": self.user, "connect_timeout": 10,
             "password": config.get("PASSWORD") or "", "port": self.port,
@@ -392,13 +409,15 @@ class MySQLServer(Server):
         return str(rows[0][0] or "") if rows else None
 
     def create(self, name: str, marker: str) -> None:
-        if self.has_comments():
-            self.query(f"CREATE DATABASE `{name}` COMMENT %s", (marker,))
-        else:
-            self.query(f"CREATE DATABASE `{name}`")
+        with self.failing_as(f"Cannot create database {name!r}"):
+            if self.has_comments():
+                self.query(f"CREATE DATABASE `{name}` COMMENT %s", (marker,))
+            else:
+                self.query(f"CREATE DATABASE `{name}`")
 
     def drop(self, name: str) -> None:
-        self.query(f"DROP DATABASE IF EXISTS `{name}`")
+        with self.failing_as(f"Cannot drop database {name!r}"):
+            self.query(f"DROP DATABASE IF EXISTS `{name}`")
 
     def list_marked(self) -> list[str]:
         if not self.has_comments():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -135,7 +136,7 @@ HOLD_OPEN = """
 import sys, time
 from migration_ci.databases import throwaway_database
 config = {config!r}
-with throwaway_database(config, run_id="5e5e5e5e") as db:
+with throwaway_database(config, run_id={run_id!r}) as db:
     print(db.name, flush=True)
     time.sleep(60)
 """
@@ -145,9 +146,10 @@ with throwaway_database(config, run_id="5e5e5e5e") as db:
 def holder(tmp_path: Path) -> Iterator[Any]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(config: dict[str, Any]) -> tuple[subprocess.Popen[str], str]:
+    def start(config: dict[str, Any], run_id: str) -> tuple[subprocess.Popen[str], str]:
+        source = textwrap.dedent(HOLD_OPEN.format(config=config, run_id=run_id))
         proc = subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(HOLD_OPEN.format(config=config))],
+            [sys.executable, "-c", source],
             stdout=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(tmp_path)},
         )
         started.append(proc)
@@ -164,7 +166,7 @@ def holder(tmp_path: Path) -> Iterator[Any]:
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", engine_params())
 def test_dropped_after_sigterm(engine: Engine, tmp_path: Path, holder: Any) -> None:
-    proc, name = holder(config_for(engine, tmp_path))
+    proc, name = holder(config_for(engine, tmp_path), secrets.token_hex(4))
     assert exists(engine, name)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
@@ -177,11 +179,12 @@ def test_leftover_of_a_killed_run_is_recognised_and_replaced(
     engine: Engine, tmp_path: Path, holder: Any
 ) -> None:
     config = engine.settings()
-    proc, name = holder(config)
+    run_id = secrets.token_hex(4)
+    proc, name = holder(config, run_id)
     proc.kill()  # SIGKILL: no cleanup can run
     proc.wait()
     assert name in find_leftovers(config)
-    with throwaway_database(config, run_id="5e5e5e5e") as db:
+    with throwaway_database(config, run_id=run_id) as db:
         assert db.name == name
     assert name not in engine.database_names()
 
@@ -189,10 +192,11 @@ def test_leftover_of_a_killed_run_is_recognised_and_replaced(
 @pytest.mark.parametrize("engine", SERVER_PARAMS)
 def test_refuses_existing_database_not_made_by_the_tool(engine: Engine) -> None:
     config = engine.settings()
-    name = f"test_{config['NAME']}_deadbeef"
+    run_id = secrets.token_hex(4)
+    name = f"test_{config['NAME']}_{run_id}"
     engine.create_database(name)
     try:
-        with pytest.raises(DatabaseError) as info, throwaway_database(config, run_id="deadbeef"):
+        with pytest.raises(DatabaseError) as info, throwaway_database(config, run_id=run_id):
             pass
         assert name in engine.database_names()
         assert name not in find_leftovers(config)
