@@ -15,6 +15,7 @@ from migration_ci import scan
 from migration_ci.config import Config
 from migration_ci.graph import Graph
 from migration_ci.merge import describe_conflicts
+from migration_ci.parsecache import ParseCache, cache_dir
 from migration_ci.sources import GitTree, MergedTree, Source, WorkingTree
 from migration_ci.specs import CheckResult, Key, MigrationPackage, MigrationSpec
 
@@ -53,7 +54,9 @@ def analyze(source: Source, config: Config) -> Analysis:
             paths, source.read_many, label_overrides=config.app_labels, exclude=config.exclude
         )
     )
-    specs = scan.load_specs(packages, source.read_many, config.auth_user_model)
+    cache = ParseCache(cache_dir())
+    specs = scan.load_specs(packages, source.read_many, config.auth_user_model, cache)
+    cache.save()
     graph = Graph.build(specs, {p.app_label for p in packages})
     return _finish("static", graph, {s.key: s for s in specs}, packages, source)
 

@@ -61,7 +61,8 @@ def load_config(root: Path) -> Config:
             f"{CONFIG_FILE}: expected a mapping of settings, got {type(data).__name__}.",
             "Write one 'key: value' per line, e.g. 'base: origin/main'.",
         )
-    return Config(**{_field_for(key): _coerce(key, value) for key, value in data.items()})
+    values: dict[str, Any] = {_field_for(key): _coerce(key, value) for key, value in data.items()}
+    return Config(**values)
 
 
 def _field_for(key: object) -> str:

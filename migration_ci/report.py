@@ -70,9 +70,9 @@ def overlap_text(model: str, field: str | None, leaves: tuple[str, ...]) -> str:
 
 def summary_line(result: CheckResult, fix_command: str = "migration-ci fix") -> str:
     if not result.conflicts:
-        apps = len(result.leaves)
+        count = len(result.leaves)
         return (
-            f"No conflicting migrations: {apps} app{'s' * (apps != 1)}, "
+            f"No conflicting migrations: {count} app{'s' * (count != 1)}, "
             f"{result.migration_count} migrations checked ({result.engine} engine)."
         )
     n = len(result.conflicts)

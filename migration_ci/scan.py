@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ast
 import posixpath
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from fnmatch import fnmatch
+from typing import Any, Protocol
 
 from migration_ci.errors import ConfigError
 from migration_ci.parse import parse_many
@@ -139,15 +140,41 @@ def _check_unique_labels(packages: Sequence[MigrationPackage]) -> None:
 
 
 def load_specs(
-    packages: Iterable[MigrationPackage], read: Reader, auth_user_model: str = "auth.User"
+    packages: Iterable[MigrationPackage],
+    read: Reader,
+    auth_user_model: str = "auth.User",
+    cache: SpecCache | None = None,
 ) -> list[MigrationSpec]:
-    """Parse every migration file of ``packages``, reading them all in one ``read`` call."""
+    """Parse every migration file of ``packages``, reading them all in one ``read`` call.
+
+    With a ``cache``, files already parsed with the same bytes, path and label are reused.
+    """
     entries = [
         (path, package.app_label, posixpath.splitext(posixpath.basename(path))[0])
         for package in packages
         for path in package.files
     ]
     sources = read([path for path, _, _ in entries])
-    return parse_many(
-        [(sources[path], path, label, name) for path, label, name in entries], auth_user_model
-    )
+    items = [(sources[path], path, label, name) for path, label, name in entries]
+    if cache is None:
+        return parse_many(items, auth_user_model)
+    keys = [cache.key(*item, auth_user_model) for item in items]
+    found = [cache.get(key) for key in keys]
+    missing = [i for i, spec in enumerate(found) if spec is None]
+    parsed = parse_many([items[i] for i in missing], auth_user_model)
+    for i, spec in zip(missing, parsed, strict=True):
+        cache.put(keys[i], spec)
+        found[i] = spec
+    return [spec for spec in found if spec is not None]
+
+
+class SpecCache(Protocol):
+    """Where parsed specs are kept between runs (``parsecache.ParseCache``)."""
+
+    def key(
+        self, source: bytes, path: str, app_label: str, name: str, auth_user_model: str
+    ) -> Hashable: ...
+
+    def get(self, key: Any) -> MigrationSpec | None: ...
+
+    def put(self, key: Any, spec: MigrationSpec) -> None: ...

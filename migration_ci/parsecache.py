@@ -1,0 +1,82 @@
+"""A persistent cache of parsed migration files, keyed by their content.
+
+Parsing (``ast``) is most of a static check's time; a file whose bytes, path and app are
+unchanged parses to the same spec, so warm runs skip it. The cache lives outside the
+repository (``$MIGRATION_CI_CACHE_DIR``, else ``$XDG_CACHE_HOME/django-migration-ci``, else
+``~/.cache/django-migration-ci``); ``MIGRATION_CI_NO_CACHE=1`` turns it off. A cache that
+cannot be read is ignored and rebuilt; one that cannot be written is skipped silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from migration_ci import __version__
+from migration_ci.specs import MigrationSpec
+
+FORMAT = f"parse-cache-1-{__version__}"
+MAX_ENTRIES = 200_000  # drop the cache rather than let it grow without bound
+
+CacheKey = tuple[str, str, str, str, str]
+
+
+def cache_dir(environ: Mapping[str, str] = os.environ) -> Path | None:
+    if environ.get("MIGRATION_CI_NO_CACHE"):
+        return None
+    if environ.get("MIGRATION_CI_CACHE_DIR"):
+        return Path(environ["MIGRATION_CI_CACHE_DIR"])
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "django-migration-ci"
+
+
+class ParseCache:
+    """Load once, look up many, save once if anything new was parsed."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.path = directory / "parse.pickle" if directory else None
+        self._entries: dict[CacheKey, MigrationSpec] = self._load()
+        self._used: dict[CacheKey, MigrationSpec] = {}
+        self._dirty = False
+
+    def _load(self) -> dict[CacheKey, MigrationSpec]:
+        if self.path is None or not self.path.is_file():
+            return {}
+        try:
+            with self.path.open("rb") as handle:
+                fmt, entries = pickle.load(handle)
+        except Exception:  # a corrupt or foreign file is only a cache miss
+            return {}
+        return entries if fmt == FORMAT and isinstance(entries, dict) else {}
+
+    @staticmethod
+    def key(source: bytes, path: str, app_label: str, name: str, auth_user_model: str) -> CacheKey:
+        return (hashlib.sha1(source).hexdigest(), path, app_label, name, auth_user_model)
+
+    def get(self, key: CacheKey) -> MigrationSpec | None:
+        spec = self._entries.get(key)
+        if spec is not None:
+            self._used[key] = spec
+        return spec
+
+    def put(self, key: CacheKey, spec: MigrationSpec) -> None:
+        self._entries[key] = self._used[key] = spec
+        self._dirty = True
+
+    def save(self) -> None:
+        """Keep what this run used plus older entries, atomically; never fail the check."""
+        if self.path is None or not self._dirty:
+            return
+        entries = self._entries if len(self._entries) <= MAX_ENTRIES else self._used
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".parse-")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump((FORMAT, entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temp, self.path)
+        except OSError:
+            return
