@@ -32,6 +32,7 @@ from common import (
     find_cli,
     format_seconds,
     generate_project,
+    manage_py,
     print_targets,
     print_timings,
     time_runs,
@@ -46,7 +47,7 @@ def measure(project: Path, cli: list[str], runs: int, django_runs: int) -> list[
     # leaves in one app (exit 1). Any other exit code means a wrong answer, not a timing.
     static = time_runs("migration-ci check", [*cli, "check"], project, runs, 1, ok_codes=(0,))
     django = time_runs("manage.py makemigrations --check --dry-run",
-                       [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+                       manage_py("makemigrations", "--check", "--dry-run"),
                        project, django_runs, 1, ok_codes=(0,))
     base = time_runs(f"migration-ci check --base {BASE_BRANCH}",
                      [*cli, "check", "--base", BASE_BRANCH], project, runs, 1, ok_codes=(1,))
@@ -64,12 +65,13 @@ def judge(static: Timing, django: Timing, base: Timing) -> list[Target]:
     ]
 
 
-def run(project: Path | None, size: Size, runs: int, django_runs: int, quick: bool) -> int:
+def run(project: Path | None, size: Size, seed: int, runs: int, django_runs: int,
+        quick: bool) -> int:
     cli = find_cli()
     with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
         if project is None:
             project = Path(tmp) / "project"
-            seconds = generate_project(project, size)
+            seconds = generate_project(project, size, seed)
             print(f"Generated {size} into {project} in {format_seconds(seconds)}")
         migrations = sum(1 for _ in project.glob("*/migrations/0*.py"))
         timings = measure(project, cli, runs, django_runs)
@@ -87,12 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--project", type=Path,
                         help="a project made by generate.py --fork --git (default: generate one)")
     parser.add_argument("--quick", action="store_true", help=f"a small project ({QUICK})")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated project")
     parser.add_argument("--runs", type=int, default=5, help="timed runs of migration-ci")
     parser.add_argument("--django-runs", type=int, default=3, help="timed runs of Django")
     args = parser.parse_args(argv)
     try:
-        return run(args.project, QUICK if args.quick else FULL, args.runs, args.django_runs,
-                   args.quick)
+        return run(args.project, QUICK if args.quick else FULL, args.seed, args.runs,
+                   args.django_runs, args.quick)
     except BenchmarkError as error:
         print(error, file=sys.stderr)
         return 2

@@ -47,11 +47,17 @@ class Target:
     met: bool
 
 
-def generate_project(outdir: Path, size: Size, seed: int = 1) -> float:
+def generate_project(outdir: Path, size: Size, seed: int = 1, branch_migrations: int = 5) -> float:
     """Generate a project with a forked git history (``feature`` checked out); the seconds taken."""
     argv = [sys.executable, str(GENERATOR), str(outdir), "--apps", str(size.apps),
-            "--migrations", str(size.migrations), "--seed", str(seed), "--fork", "--git"]
+            "--migrations", str(size.migrations), "--seed", str(seed), "--fork", "--git",
+            "--branch-migrations", str(branch_migrations)]
     return time_once(argv, cwd=GENERATOR.parent, ok_codes=(0,))
+
+
+def manage_py(*args: str) -> list[str]:
+    """``python manage.py ARGS`` with this Python, to run in the generated project."""
+    return [sys.executable, "manage.py", *args]
 
 
 def clean_environ() -> dict[str, str]:
