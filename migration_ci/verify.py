@@ -230,13 +230,11 @@ def run_verify_worker(
     db: ThrowawayDatabase,
     resolved: ResolvedDatabase,
     *,
-    forward: bool = True,
     new_migrations: Collection[Key] | None = None,
     missing_changes: bool = True,
 ) -> dict[str, Any]:
     """Run ``worker_verify`` in the session's project over ``db`` (already created)."""
     payload = {
-        "forward": forward,
         "round_trip": sorted(map(list, new_migrations)) if new_migrations is not None else None,
         "missing_changes": missing_changes,
         "root": str(session.project.project_dir),
@@ -253,7 +251,8 @@ def run_verify_worker(
 def worker_verify(payload: Mapping[str, Any]) -> dict[str, Any]:
     """Forward on the database, then the round trip over ``round_trip``, then missing changes.
 
-    ``payload``: ``{"database_alias", "forward": bool, "round_trip": [[app, name], ...] | None,
+    Forward applies what the database does not have yet: everything on a fresh database.
+    ``payload``: ``{"database_alias", "round_trip": [[app, name], ...] | None,
     "missing_changes": bool, "root": dir paths are relative to}``.
     """
     from django.db import connections
@@ -294,12 +293,8 @@ def round_trip(executor: Any, tracker: Tracker, answer: dict[str, Any], keys: se
 
     ``keys`` must be closed under descendants, as "the merged graph minus the base graph" is.
     """
+    keys = complete_new_set(executor.loader, keys)
     graph = executor.loader.graph
-    unknown = sorted(keys - set(graph.nodes))
-    if unknown:
-        from migration_ci.errors import GraphError
-
-        raise GraphError(f"Migrations given as new are not in the graph: {unknown}.")
     irreversible = find_irreversible(graph, keys)
     answer["irreversible"] = [
         {"app_label": key[0], "name": key[1], "operation": op} for key, op in irreversible
@@ -318,6 +313,35 @@ def round_trip(executor: Any, tracker: Tracker, answer: dict[str, Any], keys: se
         tracker.run(answer, name, lambda plan=plan: executor.migrate([], plan=plan))
         if answer["failure"] is not None:
             return
+
+
+def complete_new_set(loader: Any, keys: set[Key]) -> set[Key]:
+    """``keys`` as the loaded graph holds them: a squash stands for the new migrations it
+    replaces, and descendants of a new migration are new (they cannot be on the base)."""
+    graph = loader.graph
+    replaced = set()
+    for squash, migration in loader.replacements.items():
+        if set(migration.replaces) & keys:
+            replaced |= set(migration.replaces)
+            if squash in graph.nodes:
+                keys = keys | {squash}
+    unknown = sorted(keys - set(graph.nodes) - replaced)
+    if unknown:
+        from migration_ci.errors import GraphError
+
+        raise GraphError(
+            f"Migrations given as new are not in the project's migration graph: "
+            f"{', '.join('.'.join(key) for key in unknown)}.",
+            "Pass the migrations of the merged graph that the base graph does not hold.",
+        )
+    closed = keys & set(graph.nodes)
+    stack = list(closed)
+    while stack:
+        for child in graph.node_map[stack.pop()].children:
+            if child.key not in closed:
+                closed.add(child.key)
+                stack.append(child.key)
+    return closed
 
 
 def find_irreversible(graph: Any, keys: Collection[Key]) -> list[tuple[Key, str]]:

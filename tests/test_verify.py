@@ -12,7 +12,7 @@ import pytest
 
 from migration_ci.databases import DatabaseChoice
 from migration_ci.djangoproject import ProjectSpec
-from migration_ci.errors import ConfigError, ProjectError
+from migration_ci.errors import ConfigError, GraphError, ProjectError, WorkerError
 from migration_ci.merge import render_merge
 from migration_ci.verify import (
     Failure,
@@ -347,3 +347,92 @@ def test_unknown_database_alias(project: DjangoProject) -> None:
         "No database alias 'replica' in DATABASES of settings 'proj_settings'; it has: default. "
         "Pass --database with one of them, or --database-url."
     )
+
+
+def test_worker_crash_shows_the_project_output(project: DjangoProject) -> None:
+    path = project.add_migration(
+        "shop", "0002_crash", deps=[INITIAL], ops="        migrations.RunPython(crash),\n"
+    )
+    source = (project.root / path).read_text(encoding="utf-8")
+    project.write(path, (
+        "import os\nimport sys\n\n\ndef crash(apps, schema_editor):\n"
+        "    print('printed on stdout')\n    print('about to crash', file=sys.stderr)\n"
+        "    os._exit(7)\n\n\n" + source
+    ))
+    with pytest.raises(WorkerError) as info:
+        verify(ProjectSpec(project.root, project.settings_module), database=DatabaseChoice())
+    assert info.value.exit_code == 3
+    assert str(info.value) == (
+        "The Django project process for 'verify' exited with code 7 without an answer.\n"
+        "Last lines of its stderr:\nprinted on stdout\nabout to crash "
+        "Run `python manage.py check` in the project directory to see if it loads."
+    )
+
+
+def test_printing_migrations_do_not_disturb_the_answer(project: DjangoProject) -> None:
+    project.add_migration(
+        "shop", "0002_print", deps=[INITIAL],
+        ops="        migrations.RunPython(lambda apps, editor: print('{\"result\": 1}'), "
+            "migrations.RunPython.noop),\n",
+    )
+    result = run(project, Engine("sqlite", None), new_migrations=[("shop", "0002_print")])
+    assert result.ok
+    assert result.phases[-3].name == "backward"
+
+
+def test_new_migrations_not_in_the_graph(project: DjangoProject) -> None:
+    with pytest.raises(GraphError) as info:
+        run(project, Engine("sqlite", None), new_migrations=[("shop", "0009_gone")])
+    assert str(info.value) == (
+        "Migrations given as new are not in the project's migration graph: shop.0009_gone. "
+        "Pass the migrations of the merged graph that the base graph does not hold."
+    )
+
+
+def test_descendants_of_new_migrations_go_back_first(project: DjangoProject) -> None:
+    """The caller named only 0002; 0003 depends on it, so it goes back first (and fails).
+
+        0001_initial <- 0002_sku <- 0003_sku_index
+    """
+    project.set_models("shop", SKU_MODELS)
+    project.add_migration("shop", "0002_sku", deps=[INITIAL], ops=ADD_SKU)
+    project.add_migration(
+        "shop", "0003_sku_index", deps=[("shop", "0002_sku")],
+        ops='        migrations.RunSQL("CREATE INDEX sku_idx ON shop_product (sku)", '
+            '"DROP INDEX no_such_index"),\n',
+    )
+    result = run(project, Engine("sqlite", None), new_migrations=[("shop", "0002_sku")])
+    assert result.failure is not None
+    assert (result.failure.name, result.failure.direction) == ("0003_sku_index", "backward")
+
+
+@pytest.mark.parametrize(
+    ("settings", "environ", "expected"),
+    [
+        pytest.param("a.settings", {"DJANGO_SETTINGS_MODULE": "b"}, "a.settings",
+                     id="--settings wins"),
+        pytest.param(None, {"DJANGO_SETTINGS_MODULE": "b"}, "b", id="environment next"),
+        pytest.param(None, {}, "proj_settings", id="manage.py default last"),
+    ],
+)
+def test_project_spec_settings(
+    tmp_path: Path, settings: str | None, environ: dict[str, str], expected: str
+) -> None:
+    DjangoProject(tmp_path)
+    spec = ProjectSpec.from_options(settings=settings, project_dir=tmp_path, environ=environ)
+    assert spec == ProjectSpec(tmp_path.resolve(), expected)
+
+
+def test_project_spec_without_settings(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        ProjectSpec.from_options(settings=None, project_dir=tmp_path, environ={})
+    assert str(info.value) == (
+        f"No Django settings module for the project in {str(tmp_path.resolve())!r}. "
+        "Pass --settings (or set DJANGO_SETTINGS_MODULE) to a module importable from "
+        "--project-dir."
+    )
+
+
+def test_extra_paths_follow_the_project_into_a_copy(tmp_path: Path) -> None:
+    spec = ProjectSpec(tmp_path / "proj", "s", ("src",)).with_dir(tmp_path / "copy")
+    assert spec.python_path() == [str(tmp_path / "copy"), str(tmp_path / "copy" / "src")]
