@@ -436,3 +436,9 @@ def test_project_spec_without_settings(tmp_path: Path) -> None:
 def test_extra_paths_follow_the_project_into_a_copy(tmp_path: Path) -> None:
     spec = ProjectSpec(tmp_path / "proj", "s", ("src",)).with_dir(tmp_path / "copy")
     assert spec.python_path() == [str(tmp_path / "copy"), str(tmp_path / "copy" / "src")]
+
+
+def test_project_without_databases_is_verified_on_sqlite(project: DjangoProject) -> None:
+    project.set_databases({})
+    result = run(project, Engine("sqlite", None))
+    assert (result.ok, result.database.vendor) == (True, "sqlite")
