@@ -18,6 +18,7 @@ from migration_ci.databases import (
     DatabaseChoice,
     DatabaseInfo,
     ThrowawayDatabase,
+    get_vendor,
     throwaway_database,
 )
 from migration_ci.djangoproject import ProjectSpec, WorkerDatabase, WorkerSession
@@ -183,8 +184,6 @@ def resolve_database(session: WorkerSession, choice: DatabaseChoice) -> Resolved
     """
     from_url = choice.url_settings()
     if from_url is not None:
-        from migration_ci.databases import get_vendor
-
         return ResolvedDatabase(choice.alias, get_vendor(from_url), from_url, from_url=True)
     project = session.project
     databases: dict[str, Any] = session.call("databases", {})["databases"]
@@ -291,7 +290,8 @@ def migrate_forward(executor: Any, tracker: Tracker) -> Any:
 def round_trip(executor: Any, tracker: Tracker, answer: dict[str, Any], keys: set[Key]) -> None:
     """Unapply ``keys`` (except irreversible ones and what they need), then apply them again.
 
-    ``keys`` must be closed under descendants, as "the merged graph minus the base graph" is.
+    Each phase is its own plan of only backwards or only forwards steps, in the order Django
+    applies the full graph; a failure stops the trip and is reported.
     """
     keys = complete_new_set(executor.loader, keys)
     graph = executor.loader.graph
