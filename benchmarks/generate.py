@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import django
-from history import SQUASH_EVERY, Field, Migration, Operation, Planner, apply
+from history import Field, Migration, Operation, apply
+from planner import SQUASH_EVERY, Planner
 from render import MANAGE_PY, apps_source, migration_source, models_source, settings_source
 
 PROJECT = "benchproject"
