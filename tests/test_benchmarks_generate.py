@@ -213,3 +213,33 @@ def test_bench_check_quick_prints_both_times_and_the_ratio() -> None:
     assert lines[8].split()[:2] == ["Django", "/"]
     assert lines[-1] == ("Targets apply to 200 apps x 50 migrations; "
                          "--quick only shows that the benchmark runs.")
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        pytest.param(None, "The 'migration-ci' command is not installed for '{python}'. "
+                     "Install the package first: pip install -e .", id="not installed"),
+        pytest.param("echo 'ModuleNotFoundError: migration_ci.cli' >&2; exit 1",
+                     "'{bin}/migration-ci check --help' exited 1: ModuleNotFoundError: "
+                     "migration_ci.cli. The benchmark needs a working 'migration-ci check' "
+                     "command.", id="does not start"),
+    ],
+)
+def test_bench_check_says_when_the_cli_cannot_run(
+    tmp_path: Path, script: str | None, message: str,
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    python = bin_dir / "python"
+    python.symlink_to(sys.executable)
+    if script is not None:
+        (bin_dir / "migration-ci").write_text(f"#!/bin/sh\n{script}\n")
+        (bin_dir / "migration-ci").chmod(0o755)
+    env = {**os.environ, "PATH": str(bin_dir)}
+
+    proc = subprocess.run([str(python), str(BENCHMARKS / "bench_check.py"), "--quick"],
+                          env=env, capture_output=True, text=True, check=False)
+
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == message.format(python=python, bin=bin_dir) + "\n"
