@@ -39,10 +39,15 @@ _RUN_ID = re.compile(r"^[0-9a-z]{1,16}$")
 
 @dataclass(frozen=True)
 class DatabaseChoice:
-    """``--database-url`` (wins when given) or ``--database ALIAS`` of the project's DATABASES."""
+    """``--database-url`` (wins when given), ``--database ALIAS`` of the project's DATABASES,
+    or neither: a temporary SQLite file in place of the ``default`` alias."""
 
     url: str | None = field(default=None, repr=False)  # may hold a password
-    alias: str = "default"
+    alias: str | None = None
+
+    @property
+    def target_alias(self) -> str:
+        return self.alias or "default"
 
     def url_settings(self) -> dict[str, Any] | None:
         if not self.url:

@@ -178,13 +178,15 @@ def verify(
 
 
 def resolve_database(session: WorkerSession, choice: DatabaseChoice) -> ResolvedDatabase:
-    """``--database-url`` when given, else the project's ``DATABASES[--database]``.
+    """``--database-url`` when given, else the project's ``DATABASES[--database]``, else SQLite.
 
-    A project without any database configured is verified on SQLite.
+    A project without any database configured is verified on SQLite too.
     """
     from_url = choice.url_settings()
     if from_url is not None:
-        return ResolvedDatabase(choice.alias, get_vendor(from_url), from_url, from_url=True)
+        return ResolvedDatabase(choice.target_alias, get_vendor(from_url), from_url, from_url=True)
+    if choice.alias is None:
+        return ResolvedDatabase("default", "sqlite", DEFAULT_SQLITE, from_url=True)
     project = session.project
     databases: dict[str, Any] = session.call("databases", {})["databases"]
     entry = databases.get(choice.alias)

@@ -303,7 +303,7 @@ def test_configured_database_is_never_touched(
         )
         run_id = secrets.token_hex(4)
         spec = ProjectSpec(proj.root, proj.settings_module)
-        result = verify(spec, database=DatabaseChoice(), run_id=run_id)
+        result = verify(spec, database=DatabaseChoice(alias="default"), run_id=run_id)
         assert result.database.vendor == engine.vendor
         assert result.failure is not None
         assert result.failure.name == "0002_other"
