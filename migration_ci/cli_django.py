@@ -1,15 +1,175 @@
-"""Sub-commands that load the user's Django project: verify and plan."""
+"""Sub-commands that load the user's Django project: verify, plan and report.
+
+The project runs in a separate process on a throwaway database (see ``djangoproject``);
+this module only turns flags into calls of ``pipeline`` and renders the answers.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
+
+from migration_ci import plan_render, report
+from migration_ci.check import Analysis, analyze, open_source
+from migration_ci.config import Config
+from migration_ci.databases import DatabaseChoice
+from migration_ci.djangoproject import ProjectSpec
+from migration_ci.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
+from migration_ci.pipeline import MergedState, build_document, merged_state, run_plan, run_verify
 
 
 def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``verify`` and ``plan``."""
+    """Register ``verify``, ``plan`` and ``report``."""
+    verify = sub.add_parser("verify", help="apply the migrations on a fresh throwaway database")
+    _add_project(verify, add_common)
+    _add_cache(verify)
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument(
+        "--skip-missing-changes", action="store_true", help="skip the makemigrations --check step"
+    )
+
+    plan = sub.add_parser("plan", help="what this branch runs on a database at the base state")
+    _add_project(plan, add_common)
+    plan.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    plan.add_argument("--sql", action="store_true", help="show the SQL of each migration (text)")
+
+    full = sub.add_parser("report", help="check, verify and plan as one report document")
+    _add_project(full, add_common)
+    _add_cache(full)
+    full.add_argument("--format", choices=("json", "markdown", "text"), default="json")
+    full.add_argument("--no-verify", action="store_true", help="skip verify")
+    full.add_argument("--no-plan", action="store_true", help="skip the plan diff")
+    full.add_argument("--working-directory", default=".", help=argparse.SUPPRESS)
+
+
+def _add_project(parser: argparse.ArgumentParser, add_common: Callable[..., None]) -> None:
+    add_common(parser)
+    parser.add_argument(
+        "--database-url", metavar="URL", help="server to make the throwaway database on"
+    )
+    parser.add_argument(
+        "--database", metavar="ALIAS", help="make it beside the project's DATABASES[ALIAS]"
+    )
+
+
+def _add_cache(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache", metavar="DIR", help="keep base-state snapshots in DIR")
+    parser.add_argument("--no-cache", action="store_true", help="never read or write snapshots")
+    parser.add_argument("--full", action="store_true", help="ignore snapshots: a full fresh run")
 
 
 def dispatch(args: argparse.Namespace, out: TextIO) -> int:
-    raise NotImplementedError(args.command)
+    from migration_ci.cli import load_settings, resolve_root
+
+    root = resolve_root(args)
+    config = load_settings(args, root)
+    project = ProjectSpec.from_options(
+        settings=config.settings, project_dir=root / config.project_dir, environ=os.environ
+    )
+    database = DatabaseChoice(url=args.database_url or config.database_url, alias=args.database)
+    analysis = analyze(open_source(root, config.base, args.head), config)
+    state = merged_state(analysis, root, project.project_dir, config)
+    command: Callable[..., int] = {"verify": _verify, "plan": _plan, "report": _report}[
+        args.command
+    ]
+    return command(args, out, project, database, state, config)
+
+
+def _verify_options(args: argparse.Namespace, state: MergedState, root: Path) -> dict[str, Any]:
+    """Snapshot options, once verify takes them (issue: base-state snapshots)."""
+    return {}
+
+
+def _verify(
+    args: argparse.Namespace,
+    out: TextIO,
+    project: ProjectSpec,
+    database: DatabaseChoice,
+    state: MergedState,
+    config: Config,
+) -> int:
+    result = run_verify(
+        project, database, state, missing_changes=not args.skip_missing_changes,
+        **_verify_options(args, state, project.project_dir),
+    )
+    data = result.to_dict()
+    if args.format == "json":
+        out.write(json.dumps(data, indent=2) + "\n")
+    else:
+        out.write(_conflict_note(state.analysis))
+        out.write(report.render_verify_text(data))
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def _plan(
+    args: argparse.Namespace,
+    out: TextIO,
+    project: ProjectSpec,
+    database: DatabaseChoice,
+    state: MergedState,
+    config: Config,
+) -> int:
+    if state.base_keys is None:
+        raise ConfigError(
+            "plan needs a base: it shows what this branch runs on a database at the base state.",
+            "Pass --base REF (e.g. --base origin/main) or set 'base:' in .migration-ci.yml.",
+        )
+    plan = run_plan(project, database, state)
+    if args.format == "json":
+        out.write(plan_render.render_json(plan))
+    elif args.format == "markdown":
+        out.write(plan_render.render_markdown(plan))
+    else:
+        out.write(_conflict_note(state.analysis))
+        out.write(plan_render.render_text(plan, sql=args.sql))
+    return EXIT_FINDINGS if plan.gone else EXIT_OK
+
+
+def _report(
+    args: argparse.Namespace,
+    out: TextIO,
+    project: ProjectSpec,
+    database: DatabaseChoice,
+    state: MergedState,
+    config: Config,
+) -> int:
+    verified = None if args.no_verify else run_verify(
+        project, database, state, **_verify_options(args, state, project.project_dir)
+    )
+    planned = None if args.no_plan or state.base_keys is None else run_plan(
+        project, database, state
+    )
+    document = build_document(
+        state.analysis, working_directory=args.working_directory,
+        verify_result=verified, plan=planned,
+    )
+    if args.format == "json":
+        out.write(json.dumps(document, indent=2) + "\n")
+    elif args.format == "markdown":
+        from migration_ci.comment import render_summary
+
+        out.write(render_summary(document))
+    else:
+        out.write(report.render_text(state.analysis.result))
+        if verified is not None:
+            out.write(report.render_verify_text(document["verify"]))
+        if planned is not None:
+            out.write(plan_render.render_text(planned))
+    failed = verified is not None and not verified.ok
+    return EXIT_FINDINGS if failed or state.analysis.result.has_conflicts else EXIT_OK
+
+
+def _conflict_note(analysis: Analysis) -> str:
+    names = [
+        f"{c.migrations_dir}/{c.merge_name}.py" for c in analysis.result.conflicts if c.merge_name
+    ]
+    if not names:
+        return ""
+    return (
+        "Conflicting leaves: verified with the merge migration `migration-ci fix` would write "
+        f"({', '.join(names)}), in a temporary copy.\n"
+    )

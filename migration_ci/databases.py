@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import re
+import os
 import secrets
 import shutil
 import signal
 import sqlite3
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -154,6 +156,67 @@ def create_marked(server: Server, name: str, run_id: str) -> None:
     server.create(name, f"{MARKER} run {run_id}; safe to drop")
 
 
+def dump_database(db: ThrowawayDatabase) -> bytes:
+    """Everything in ``db`` (schema and rows) as one payload that ``restore_database`` reads.
+
+    SQLite: the file, through the backup API (consistent whatever the journal mode).
+    PostgreSQL: ``pg_dump --format=custom``; MySQL/MariaDB: ``mysqldump`` SQL text.
+    """
+    if db.info.vendor == "sqlite":
+        return _sqlite_dump(Path(db.name))
+    with connect_server(db.info.vendor, db.settings) as server:
+        return server.dump(db.name)
+
+
+def restore_database(db: ThrowawayDatabase, payload: bytes) -> None:
+    """Load a ``dump_database`` payload into ``db``, which must be empty."""
+    if db.info.vendor == "sqlite":
+        Path(db.name).write_bytes(payload)
+        return
+    with connect_server(db.info.vendor, db.settings) as server:
+        server.restore(db.name, payload)
+
+
+def reset_database(db: ThrowawayDatabase, run_id: str) -> None:
+    """Make ``db`` empty again (after a restore that failed half-way)."""
+    if db.info.vendor == "sqlite":
+        Path(db.name).write_bytes(b"")
+        return
+    with connect_server(db.info.vendor, db.settings) as server:
+        server.drop(db.name)
+        server.create(db.name, f"{MARKER} run {run_id}; safe to drop")
+
+
+def _sqlite_dump(path: Path) -> bytes:
+    directory = Path(tempfile.mkdtemp(prefix="migration-ci-dump-"))
+    try:
+        copy = directory / "copy.sqlite3"
+        with contextlib.closing(sqlite3.connect(path)) as source, contextlib.closing(
+            sqlite3.connect(copy)
+        ) as target:
+            source.backup(target)
+        return copy.read_bytes()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def run_tool(argv: list[str], env: Mapping[str, str], stdin: bytes | None = None) -> bytes:
+    """Run a database client tool; its failure is a DatabaseError quoting its stderr."""
+    try:
+        proc = subprocess.run(
+            argv, input=stdin, env={**os.environ, **env}, capture_output=True, check=False
+        )
+    except FileNotFoundError as exc:
+        raise DatabaseError(
+            f"The database client tool {argv[0]!r} is not installed.",
+            "Install the PostgreSQL or MariaDB client tools, or run with --no-cache.",
+        ) from exc
+    if proc.returncode != 0:
+        stderr = " ".join(proc.stderr.decode("utf-8", "replace").split())
+        raise DatabaseError(f"{argv[0]} exited with code {proc.returncode}: {stderr}")
+    return proc.stdout
+
+
 def find_leftovers(config: Mapping[str, Any]) -> list[str]:
     """Databases on ``config``'s server that a killed run of this tool left behind."""
     vendor = get_vendor(config)
@@ -263,6 +326,12 @@ class Server:
     def list_marked(self) -> list[str]:
         raise NotImplementedError
 
+    def dump(self, name: str) -> bytes:
+        raise NotImplementedError
+
+    def restore(self, name: str, payload: bytes) -> None:
+        raise NotImplementedError
+
 
 def connect_server(vendor: str, config: Mapping[str, Any]) -> Server:
     server_class: type[Server] = PostgresServer if vendor == "postgresql" else MySQLServer
@@ -301,6 +370,8 @@ class PostgresServer(Server):
             ) from exc
         self.sql = psycopg.sql
         self.driver_error = psycopg.Error
+        self.password = str(config.get("PASSWORD") or "")
+        self.sslmode = str((config.get("OPTIONS") or {}).get("sslmode") or "")
         params = {
             **driver_options(config), "host": self.host or None, "port": self.port,
             "user": self.user or None, "password": config.get("PASSWORD") or None,
@@ -355,6 +426,29 @@ class PostgresServer(Server):
         ).fetchall()
         return [str(row[0]) for row in rows]
 
+    def tool_args(self, name: str) -> tuple[list[str], dict[str, str]]:
+        args = ["--port", str(self.port), "--dbname", name, "--no-owner", "--no-privileges"]
+        if self.host:
+            args += ["--host", self.host]
+        if self.user:
+            args += ["--username", self.user]
+        env = {"PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "10"}
+        if self.sslmode:
+            env["PGSSLMODE"] = self.sslmode
+        return args, env
+
+    def dump(self, name: str) -> bytes:
+        # The custom format is compressed and restores in one transaction; it also holds
+        # extensions, functions and triggers that RunSQL may have made.
+        args, env = self.tool_args(name)
+        return run_tool(["pg_dump", "--format=custom", *args], env)
+
+    def restore(self, name: str, payload: bytes) -> None:
+        args, env = self.tool_args(name)
+        run_tool(
+            ["pg_restore", "--single-transaction", "--exit-on-error", *args], env, stdin=payload
+        )
+
 
 class MySQLServer(Server):
     """MySQL/MariaDB through mysqlclient; the marker is the schema comment (MariaDB 10.5+).
@@ -375,9 +469,10 @@ class MySQLServer(Server):
                 "pip install 'django-migration-ci[mysql]'",
             ) from exc
         self.driver_error = MySQLdb.Error
+        self.password = str(config.get("PASSWORD") or "")
         params: dict[str, Any] = {
             **driver_options(config), "user": self.user, "connect_timeout": 10,
-            "password": config.get("PASSWORD") or "", "port": self.port,
+            "password": self.password, "port": self.port,
         }
         if self.host.startswith("/"):
             params["unix_socket"] = self.host
@@ -433,3 +528,29 @@ class MySQLServer(Server):
             (MARKER + "%",),
         )
         return [str(row[0]) for row in rows]
+
+    def tool_args(self) -> tuple[list[str], dict[str, str]]:
+        if self.host.startswith("/"):
+            args = [f"--socket={self.host}"]
+        else:
+            args = [f"--host={self.host or 'localhost'}", f"--port={self.port}", "--protocol=TCP"]
+        if self.user:
+            args.append(f"--user={self.user}")
+        return args, {"MYSQL_PWD": self.password}
+
+    def dump(self, name: str) -> bytes:
+        args, env = self.tool_args()
+        return run_tool(
+            [find_tool("mariadb-dump", "mysqldump"), *args, "--single-transaction", "--routines",
+             "--triggers", "--hex-blob", "--skip-comments", "--no-tablespaces", "--", name],
+            env,
+        )
+
+    def restore(self, name: str, payload: bytes) -> None:
+        args, env = self.tool_args()
+        run_tool([find_tool("mariadb", "mysql"), *args, "--", name], env, stdin=payload)
+
+
+def find_tool(*names: str) -> str:
+    """The first of ``names`` on PATH (MariaDB renamed its clients), else the last one."""
+    return next((name for name in names if shutil.which(name)), names[-1])

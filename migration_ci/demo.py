@@ -1,9 +1,10 @@
-"""``migration-ci demo``: the whole check on the bundled example, no GitHub or server needed.
+"""``migration-ci demo``: the main job on the bundled example, no GitHub or server needed.
 
 Builds a throwaway git repository from ``migration_ci/example``: the common history on
 ``main``, a ``feature`` branch that adds ``0007_add_sku``, then ``main`` moving on with
-``0007_price_index``. From the feature branch it checks against ``main`` and prints the
-report and the merge migration ``migration-ci fix`` would write.
+``0007_price_index``. From the feature branch it checks against ``main``, prints the report
+and the merge migration ``migration-ci fix`` would write, verifies the merged result on a
+throwaway SQLite database and prints the ``migrate --plan`` diff.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from migration_ci import git, report
-from migration_ci.check import analyze, open_source
+from migration_ci import git, plan_render, report
+from migration_ci.check import Analysis, analyze, open_source
 from migration_ci.config import Config
+from migration_ci.databases import DatabaseChoice
+from migration_ci.djangoproject import ProjectSpec
 from migration_ci.errors import EXIT_OK, MigrationCIError
 from migration_ci.merge import render_merge
+from migration_ci.pipeline import merged_state, run_plan, run_verify
 
 EXAMPLE = Path(__file__).parent / "example"
+SETTINGS = "bookshop.settings"
 
 
 def build_example_repo(target: Path) -> Path:
@@ -73,4 +78,15 @@ def run_demo(out: TextIO, *, keep: Path | None = None) -> int:
             out.write(
                 render_merge(conflict.app_label, conflict.merge_name, conflict.merge_dependencies)
             )
+        _verify_and_plan(root, analysis, out)
     return EXIT_OK
+
+
+def _verify_and_plan(root: Path, analysis: Analysis, out: TextIO) -> None:
+    project = ProjectSpec(root, SETTINGS)
+    state = merged_state(analysis, root, root, Config(base="main"))
+    database = DatabaseChoice()
+    out.write(f"\n$ migration-ci verify --settings {SETTINGS} --base main\n")
+    out.write(report.render_verify_text(run_verify(project, database, state).to_dict()))
+    out.write(f"\n$ migration-ci plan --settings {SETTINGS} --base main --sql\n")
+    out.write(plan_render.render_text(run_plan(project, database, state), sql=True))

@@ -395,3 +395,26 @@ def commit_paths(root: Path, paths: Sequence[str], message: str) -> str:
 
 def push(root: Path, remote: str, refspec: str, extra_config: Sequence[str] = ()) -> None:
     _run([*extra_config, "push", "-q", remote, refspec], root)
+
+
+def merge_file(root: Path, ours: bytes, ancestor: bytes, theirs: bytes) -> tuple[bytes, bool]:
+    """Git's 3-way text merge of one file's versions: (merged bytes, merged cleanly)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="migration-ci-merge-") as tmp:
+        names = []
+        for name, data in (("ours", ours), ("ancestor", ancestor), ("theirs", theirs)):
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            names.append(str(path))
+        try:
+            proc = subprocess.run(
+                ["git", "merge-file", "-p", "--quiet", *names],
+                cwd=root, capture_output=True, check=False,
+            )
+        except FileNotFoundError as exc:
+            raise _git_not_found() from exc
+    if proc.returncode < 0 or proc.returncode > 127:
+        raise _command_error(["merge-file", "-p", *names], root, proc.returncode,
+                             proc.stdout, proc.stderr)
+    return proc.stdout, proc.returncode == 0

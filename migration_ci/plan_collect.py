@@ -39,6 +39,12 @@ from migration_ci.specs import Key
 CANNOT_BE_SQL = "-- THIS OPERATION CANNOT BE WRITTEN AS SQL"
 
 
+def outside_apps(project_apps: set[str]) -> set[tuple[str, str]]:
+    """Migrations of apps the caller did not scan (contrib, site-packages): at the base state."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    return {key for key in loader.disk_migrations if key[0] not in project_apps}
+
+
 def collect(payload: Mapping[str, Any]) -> dict[str, Any]:
     """Plan, SQL and risk facts of the migrations this tree would apply over the base state.
 
@@ -48,6 +54,8 @@ def collect(payload: Mapping[str, Any]) -> dict[str, Any]:
     """
     connection = connections[payload.get("database_alias", "default")]
     base = {(str(app), str(name)) for app, name in payload["base_applied"]}
+    if payload.get("project_apps") is not None:
+        base |= outside_apps(set(payload["project_apps"]))
     root = os.path.abspath(payload.get("root") or os.getcwd())
     with recorded_as_applied(base):
         executor = MigrationExecutor(connection)

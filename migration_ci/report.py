@@ -172,3 +172,50 @@ def render_github(result: CheckResult, *, fix_command: str = "migration-ci fix")
             )
     lines.append(summary_line(result, fix_command))
     return "\n".join(lines) + "\n"
+
+
+# -- verify (from the report document's "verify" part) ----------------------------------
+
+
+def render_verify_text(verify: dict[str, Any]) -> str:
+    """The verify result for people: what ran where, and what failed or is missing."""
+    db = verify["database"]
+    migrations = verify["migrations"]
+    lines = [
+        f"Verified on a throwaway {db['vendor']} {db['version']} database in "
+        f"{verify['seconds']:.2f} s: {len(migrations)} migration"
+        f"{'s' * (len(migrations) != 1)} applied."
+    ]
+    snapshot = verify.get("snapshot")
+    if snapshot:
+        lines.append(f"Base state: {snapshot.get('note', '')}".rstrip())
+    lines.extend(f"  {p['name']}: {p['seconds']:.2f} s" for p in verify.get("phases", ()))
+    lines.extend(
+        f"IRREVERSIBLE: {i['app_label']}.{i['name']}: {i['operation']}"
+        for i in verify.get("irreversible", ())
+    )
+    if verify.get("missing_changes"):
+        lines.append("Models have changes that no migration holds (run makemigrations):")
+        lines.extend(
+            f"  {m['app_label']}: {m['description']}" for m in verify["missing_changes"]
+        )
+    failure = verify.get("failure")
+    if failure:
+        lines.extend(_failure_lines(failure))
+    lines.append("Verify: OK." if verify["ok"] else "Verify: FAILED.")
+    return "\n".join(lines) + "\n"
+
+
+def _failure_lines(failure: dict[str, Any]) -> list[str]:
+    where = (
+        f"{failure['app_label']}.{failure['name']} ({failure['path']})"
+        if failure.get("name")
+        else "the migration run"
+    )
+    lines = [f"Migration {where} failed going {failure['direction']}:"]
+    if failure.get("operation"):
+        lines.append(f"  operation: {failure['operation']}")
+    lines.append(f"  error: {failure['error']}")
+    if failure.get("sql"):
+        lines.append(f"  SQL: {failure['sql']}")
+    return lines

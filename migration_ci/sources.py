@@ -217,6 +217,9 @@ class MergedTree(_GitBacked):
         """The merge base's files, from the base's and the few changes between the two."""
         files = dict(self._base_files)
         changes = git.diff_trees(self.root, self.merge_base_sha, self.base_sha)
+        self._base_changes = {
+            p: c for p, c in changes.items() if not is_excluded_path(p, exclude_dirs)
+        }
         for path, (ancestor_blob, _) in changes.items():
             if ancestor_blob is None:
                 files.pop(path, None)
@@ -256,6 +259,41 @@ class MergedTree(_GitBacked):
         return b"\r\n" in data and (
             blob_id(data.replace(b"\r\n", b"\n"), ancestor_blob) == ancestor_blob
         )
+
+
+    def overlay(self) -> tuple[dict[str, bytes | None], tuple[str, ...]]:
+        """What turns the head's files into the merged result, and the paths that conflict.
+
+        Only files the base changed since the merge base differ from the head: the base's
+        version where the head left them alone, git's 3-way text merge where both changed
+        them (the head's version, listed as a conflict, where that merge does not apply
+        cleanly), ``None`` where the base deleted a file the head left alone.
+        """
+        head_paths = set(self._head.list_paths())
+        touched = sorted(p for p in self._base_changes if p in head_paths)
+        head_data = self._head.read_many(touched)
+        blobs = self._reader.read(
+            {b for p in self._base_changes for b in self._base_changes[p] if b is not None}
+        )
+        changes: dict[str, bytes | None] = {}
+        conflicts: list[str] = []
+        for path, (ancestor, theirs) in sorted(self._base_changes.items()):
+            ours = head_data.get(path)
+            ancestor_data = blobs[ancestor] if ancestor else None
+            theirs_data = blobs[theirs] if theirs else None
+            if ours == theirs_data:
+                continue
+            if ours == ancestor_data or (ours is None and ancestor is None):
+                changes[path] = theirs_data
+            elif ours is None or theirs_data is None:
+                conflicts.append(path)  # deleted on one side, changed on the other
+            else:
+                merged, clean = git.merge_file(self.root, ours, ancestor_data or b"", theirs_data)
+                if clean:
+                    changes[path] = merged
+                else:
+                    conflicts.append(path)
+        return changes, tuple(conflicts)
 
 
 def blob_id(data: bytes, like: str) -> str:

@@ -263,3 +263,6 @@ def test_demo_runs_the_main_job_offline() -> None:
         in text
     )
     assert "        ('shop', '0007_add_sku'),\n        ('shop', '0007_price_index'),\n" in text
+    assert "Verify: OK.\n" in text
+    assert "+ shop.0007_add_sku\n" in text
+    assert "+ contenttypes" not in text

@@ -13,9 +13,9 @@ class Book(models.Model):
 
 
 class Product(models.Model):
+    sku = models.CharField(max_length=32, null=True, blank=True)
     book = models.OneToOneField(Book, on_delete=models.CASCADE)
     price = models.DecimalField(max_digits=8, decimal_places=2)
-    sku = models.CharField(max_length=32, null=True, blank=True)
 
 
 class Order(models.Model):
