@@ -1,0 +1,169 @@
+"""verify, plan and report from the command line, on the bundled example as a real git repo.
+
+The example: ``main`` and ``feature`` both add a ``0007_*`` migration to ``shop`` after
+0006_order_note; ``feature`` is checked out. Every run works on a throwaway database.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from migration_ci.cli import main
+from migration_ci.demo import build_example_repo
+from tests.support.djangoproj import Engine, engine_params
+from tests.support.gitrepo import isolated_env
+
+SETTINGS = "bookshop.settings"
+
+
+@pytest.fixture
+def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key, value in isolated_env().items():
+        if key.startswith("GIT_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    root = build_example_repo(tmp_path / "example")
+    monkeypatch.chdir(root)
+    return root
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), stdout=out), out.getvalue()
+
+
+def listing(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.parts and "__pycache__" not in p.parts
+    }
+
+
+def test_verify_against_base_uses_the_merge_migration_in_a_copy(example: Path) -> None:
+    before = listing(example)
+    code, out = run("verify", "--settings", SETTINGS, "--base", "main")
+    assert code == 0, out
+    assert out.startswith(
+        "Conflicting leaves: verified with the merge migration `migration-ci fix` would write "
+        "(shop/migrations/0008_merge_0007_add_sku_0007_price_index.py), in a temporary copy.\n"
+        "Verified on a throwaway sqlite "
+    )
+    assert out.endswith("Verify: OK.\n")
+    assert listing(example) == before  # nothing written, not even db.sqlite3
+
+
+def test_verify_json_has_the_merged_migrations(example: Path) -> None:
+    code, out = run("verify", "--settings", SETTINGS, "--base", "main", "--format", "json")
+    data = json.loads(out)
+    assert code == 0
+    shop = [m["name"] for m in data["migrations"] if m["app_label"] == "shop"]
+    assert shop[-3:] == [
+        "0007_add_sku", "0007_price_index", "0008_merge_0007_add_sku_0007_price_index"
+    ] or shop[-3:] == [
+        "0007_price_index", "0007_add_sku", "0008_merge_0007_add_sku_0007_price_index"
+    ]
+    assert data["merge_migrations_used"] == [
+        "shop/migrations/0008_merge_0007_add_sku_0007_price_index.py"
+    ]
+    assert [p["name"] for p in data["phases"]][-3:] == ["backward", "reapply", "missing_changes"]
+
+
+def test_default_database_is_sqlite_even_when_settings_name_a_server(example: Path) -> None:
+    settings = example / "bookshop/settings.py"
+    settings.write_text(
+        settings.read_text(encoding="utf-8")
+        + "\nDATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql',"
+        " 'HOST': '127.0.0.1', 'PORT': '1', 'NAME': 'production', 'USER': 'nobody'}}\n",
+        encoding="utf-8",
+    )
+    code, out = run("verify", "--settings", SETTINGS)
+    assert code == 0, out
+    assert "Verified on a throwaway sqlite" in out
+
+
+def test_a_failing_branch_migration_is_named(example: Path) -> None:
+    bad = example / "shop/migrations/0008_bad.py"
+    bad.write_text(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        "    dependencies = [('shop', '0007_add_sku')]\n"
+        "    operations = [\n"
+        "        migrations.RunSQL('UPDATE no_such_table SET x = 1', migrations.RunSQL.noop),\n"
+        "    ]\n",
+        encoding="utf-8",
+    )
+    code, out = run("verify", "--settings", SETTINGS, "--base", "main")
+    assert code == 1
+    assert "Migration shop.0008_bad (shop/migrations/0008_bad.py) failed going forward:\n" in out
+    assert "  SQL: UPDATE no_such_table SET x = 1\n" in out
+    assert "no such table: no_such_table" in out
+    assert out.endswith("Verify: FAILED.\n")
+
+
+def test_plan_lists_only_what_the_branch_adds(example: Path) -> None:
+    code, out = run("plan", "--settings", SETTINGS, "--base", "main", "--format", "json")
+    data = json.loads(out)
+    assert code == 0
+    assert [(e["app_label"], e["name"], e["status"]) for e in data["entries"]] == [
+        ("shop", "0007_add_sku", "new"),
+        ("shop", "0008_merge_0007_add_sku_0007_price_index", "new"),
+    ]
+    [add_sku] = data["entries"][0]["operations"]
+    assert add_sku["description"] == "Add field sku to product"
+    assert add_sku["risk"]["level"] == "low"
+    sql = data["entries"][0]["sql"]
+    assert 'ALTER TABLE "shop_product" ADD COLUMN "sku" varchar(32) NULL;' in sql
+
+
+def test_plan_flags_a_base_migration_the_branch_deleted(example: Path) -> None:
+    from migration_ci import git
+
+    git.switch(example, "main")
+    git.create_branch(example, "cleanup")
+    (example / "shop/migrations/0007_price_index.py").unlink()
+    code, out = run("plan", "--settings", SETTINGS, "--base", "main")
+    assert code == 1
+    assert "- shop.0007_price_index" in out
+
+
+def test_plan_needs_a_base(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run("plan", "--settings", SETTINGS)
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "migration-ci: plan needs a base: it shows what this branch runs on a database at the "
+        "base state. Pass --base REF (e.g. --base origin/main) or set 'base:' in "
+        ".migration-ci.yml.\n"
+    )
+
+
+def test_report_document_has_every_part(example: Path) -> None:
+    code, out = run("report", "--settings", SETTINGS, "--base", "main")
+    doc = json.loads(out)
+    assert code == 1  # the conflict
+    assert doc["version"] == 1
+    assert doc["base"]["ref"] == "main"
+    [conflict] = doc["check"]["conflicts"]
+    assert conflict["merge_file"]["path"] == (
+        "shop/migrations/0008_merge_0007_add_sku_0007_price_index.py"
+    )
+    assert "('shop', '0007_add_sku')" in conflict["merge_file"]["content"]
+    assert doc["verify"]["ok"] is True
+    assert [e["name"] for e in doc["plan"]["entries"]] == [
+        "0007_add_sku", "0008_merge_0007_add_sku_0007_price_index"
+    ]
+
+
+@pytest.mark.parametrize("engine", [p for p in engine_params() if p.id != "sqlite"])
+def test_verify_on_a_server_drops_its_database(example: Path, engine: Engine) -> None:
+    assert engine.url is not None
+    before = engine.database_names()
+    code, out = run(
+        "verify", "--settings", SETTINGS, "--base", "main", "--database-url", engine.url
+    )
+    assert code == 0, out
+    assert f"Verified on a throwaway {engine.vendor} " in out
+    assert engine.database_names() == before
