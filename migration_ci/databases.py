@@ -9,8 +9,8 @@ databases. The configured database itself is never created, written or dropped h
 from __future__ import annotations
 
 import contextlib
-import re
 import os
+import re
 import secrets
 import shutil
 import signal

@@ -9,9 +9,11 @@ function so that a caller can, say, restore a database and run only the later st
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from migration_ci.databases import (
@@ -19,17 +21,26 @@ from migration_ci.databases import (
     DatabaseInfo,
     ThrowawayDatabase,
     get_vendor,
+    new_run_id,
     throwaway_database,
 )
 from migration_ci.djangoproject import ProjectSpec, WorkerDatabase, WorkerSession
 from migration_ci.errors import ConfigError, DatabaseError
 from migration_ci.materialize import materialize
+from migration_ci.snapshot import (
+    BaseState,
+    BaseStep,
+    SnapshotStore,
+    base_targets,
+    module_path,
+    prepare_base_state,
+)
 from migration_ci.specs import Key
 
 __all__ = [
     "Failure", "IrreversibleOperation", "MigrationTiming", "MissingChange", "PhaseTiming",
     "ResolvedDatabase", "VerifyResult", "prepared_project", "resolve_database",
-    "run_verify_worker", "verify", "worker_verify",
+    "run_verify_worker", "verify", "worker_build_base", "worker_verify",
 ]
 
 SUPPORTED_VENDORS = ("sqlite", "postgresql", "mysql")
@@ -93,9 +104,13 @@ class VerifyResult:
     missing_changes: tuple[MissingChange, ...] = ()
     merge_migrations_used: tuple[str, ...] = ()
     snapshot: Mapping[str, Any] | None = field(default=None, compare=False)
+    schema: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The final database schema by introspection, when asked for (``describe_schema``)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        if self.schema is None:
+            del data["schema"]
         data["snapshot"] = dict(self.snapshot) if self.snapshot is not None else None
         for key in ("phases", "migrations", "irreversible", "missing_changes",
                     "merge_migrations_used"):
@@ -120,6 +135,7 @@ class VerifyResult:
             irreversible=tuple(IrreversibleOperation(**i) for i in answer.get("irreversible", ())),
             missing_changes=missing,
             merge_migrations_used=tuple(sorted(merge_migrations_used)),
+            schema=answer.get("schema"),
         )
 
 
@@ -146,6 +162,10 @@ def verify(
     merge_files: Mapping[str, str] | None = None,
     run_id: str | None = None,
     missing_changes: bool = True,
+    base: BaseState | None = None,
+    cache_dir: Path | None = None,
+    full: bool = False,
+    describe_schema: bool = False,
 ) -> VerifyResult:
     """Apply every migration on a fresh database, then the round trip and the model check.
 
@@ -153,17 +173,32 @@ def verify(
     given, they are migrated back to the base state and forward again. ``files`` (None
     deletes) and ``merge_files`` (paths relative to the project directory) are written into
     a temporary copy of the project, which is verified instead of the user's tree.
+
+    ``base`` with ``cache_dir``: the base's migrations are applied first, from a snapshot in
+    ``cache_dir`` when one fits, else from zero (then saved); forward then applies only the
+    rest. ``full`` does not read the cache but still refreshes it. Without ``cache_dir``
+    nothing is read or written and every migration is applied in one pass.
+    ``describe_schema`` puts the final schema, read by introspection, in ``result.schema``.
     """
     started = time.perf_counter()
+    run_id = run_id or new_run_id()
     with prepared_project(project, files, merge_files) as loaded, WorkerSession(loaded) as session:
         resolved = resolve_database(session, database)
         with throwaway_database(resolved.settings, run_id=run_id, vendor=resolved.vendor) as db:
             prepared = time.perf_counter()
+            step = None
+            if base is not None and cache_dir is not None:
+                step = prepare_base_state(
+                    session, db, worker_database(db, resolved), base=base,
+                    store=SnapshotStore(cache_dir), project_dir=project.project_dir,
+                    run_id=run_id, full=full,
+                )
             answer = run_verify_worker(
                 session, db, resolved, new_migrations=new_migrations,
-                missing_changes=missing_changes,
+                missing_changes=missing_changes, describe_schema=describe_schema,
             )
             in_worker = time.perf_counter() - prepared
+    answer = with_base_step(answer, step)
     worker_phases = sum(p["seconds"] for p in answer["phases"])
     phases = [
         # Copying the project, reading its DATABASES, CREATE DATABASE.
@@ -171,10 +206,33 @@ def verify(
         # django.setup() and loading the migrations: the rest of the worker's time.
         PhaseTiming("load_project", round(in_worker - worker_phases, 3)),
     ]
-    return VerifyResult.from_answer(
+    result = VerifyResult.from_answer(
         answer, database=db.info, seconds=time.perf_counter() - started, phases=phases,
         merge_migrations_used=list(merge_files or ()),
     )
+    return dataclasses.replace(result, snapshot=describe_snapshot(base, cache_dir, step))
+
+
+def with_base_step(answer: dict[str, Any], step: BaseStep | None) -> dict[str, Any]:
+    """The base state's phases and migration timings before the verify run's own."""
+    if step is None:
+        return answer
+    built = step.built or {}
+    return {
+        **answer,
+        "phases": [*step.phases, *answer["phases"]],
+        "migrations": [*built.get("migrations", ()), *answer["migrations"]],
+    }
+
+
+def describe_snapshot(
+    base: BaseState | None, cache_dir: Path | None, step: BaseStep | None
+) -> dict[str, Any] | None:
+    if step is not None:
+        return step.outcome.to_dict()
+    if base is None:
+        return None
+    return {"used": False, "key": None, "note": "cache off (--no-cache); verified from zero"}
 
 
 def resolve_database(session: WorkerSession, choice: DatabaseChoice) -> ResolvedDatabase:
@@ -233,17 +291,20 @@ def run_verify_worker(
     *,
     new_migrations: Collection[Key] | None = None,
     missing_changes: bool = True,
+    describe_schema: bool = False,
 ) -> dict[str, Any]:
     """Run ``worker_verify`` in the session's project over ``db`` (already created)."""
     payload = {
+        "describe_schema": describe_schema,
         "round_trip": sorted(map(list, new_migrations)) if new_migrations is not None else None,
         "missing_changes": missing_changes,
         "root": str(session.project.project_dir),
     }
-    database = WorkerDatabase(
-        resolved.alias, db.name, db.settings if resolved.from_url else None
-    )
-    return session.call("verify", payload, database=database)
+    return session.call("verify", payload, database=worker_database(db, resolved))
+
+
+def worker_database(db: ThrowawayDatabase, resolved: ResolvedDatabase) -> WorkerDatabase:
+    return WorkerDatabase(resolved.alias, db.name, db.settings if resolved.from_url else None)
 
 
 # --- Worker side: runs in the user's project, Django set up (see migration_ci.worker). ---
@@ -273,6 +334,61 @@ def worker_verify(payload: Mapping[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         answer["missing_changes"] = find_missing_changes(executor.loader, state)
         answer["phases"].append(phase("missing_changes", started))
+    answer["migrations"] = tracker.timings
+    if payload.get("describe_schema"):
+        answer["schema"] = read_schema(connection)
+    return answer
+
+
+def read_schema(connection: Any) -> dict[str, Any]:
+    """Tables with their columns and constraints, and the applied migrations: comparable
+    between two databases of the same engine."""
+    introspection = connection.introspection
+    with connection.cursor() as cursor:
+        tables = {}
+        for table in sorted(introspection.table_names(cursor)):
+            columns = [
+                [c.name, str(c.type_code), c.null_ok, c.default is not None]
+                for c in introspection.get_table_description(cursor, table)
+            ]
+            constraints = {
+                name: json_constraint(value)
+                for name, value in introspection.get_constraints(cursor, table).items()
+            }
+            tables[table] = {"columns": columns, "constraints": constraints}
+        cursor.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
+        applied = [list(row) for row in cursor.fetchall()]
+    return {"tables": tables, "applied": applied}
+
+
+def json_constraint(value: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: list(item) if isinstance(item, tuple) else item
+            for key, item in sorted(value.items()) if key != "definition"}
+
+
+def worker_build_base(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply only the base's migrations (those loaded from ``base_modules``) on the fresh
+    database, in the order Django gives them: the base state, as the base would build it.
+
+    ``payload``: ``{"database_alias", "root", "base_modules": [project-relative paths]}``.
+    """
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection = connections[payload["database_alias"]]
+    root = str(payload["root"])
+    tracker = Tracker(root)
+    executor = MigrationExecutor(connection, progress_callback=tracker.progress)
+    modules = set(payload["base_modules"])
+    keys = {key for key, migration in executor.loader.disk_migrations.items()
+            if module_path(migration, Path(root).resolve()) in modules}
+    targets = base_targets(executor.loader.graph, keys)
+    plan = executor.migration_plan(targets)
+    tracker.watch(migration for migration, _ in plan)
+    answer: dict[str, Any] = {"phases": [], "migrations": [], "failure": None}
+    tracker.timing = True
+    with connection.execute_wrapper(tracker.record_sql):
+        tracker.run(answer, "build_base", lambda: executor.migrate(targets, plan=plan))
     answer["migrations"] = tracker.timings
     return answer
 
