@@ -89,13 +89,24 @@ def find_base(root: Path, inputs: Inputs, event: action.Event) -> str | None:
     return base
 
 
+def find_head(root: Path, event: action.Event) -> str | None:
+    """The PR's own head on GitHub's test-merge checkout (its second parent), so leaves are
+    told apart by side; None judges the working tree."""
+    if event.name not in ("pull_request", "pull_request_target"):
+        return None
+    parents = git.commit_parents(root, "HEAD")
+    return parents[1] if len(parents) == 2 else None
+
+
 def build_report(inputs: Inputs, context: RunContext, event: action.Event) -> dict[str, Any]:
     root = Path(context.workspace)
     project = _project_dir(inputs, context)
     if inputs.install_command:
         subprocess.run(inputs.install_command, shell=True, cwd=project, check=True)
     base = find_base(root, inputs, event)
+    head = find_head(root, event) if base else None
     args = ["--root", str(project), *(["--base", base] if base else []),
+            *(["--head", head] if head else []),
             *(["--settings", inputs.settings_module] if inputs.settings_module else [])]
     if _has_command("report"):
         args = ["report", "--format", "json", *args,

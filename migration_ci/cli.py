@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import posixpath
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -57,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--root", metavar="DIR", help="repository root (default: the git top level, else .)"
+        "--root",
+        metavar="DIR",
+        help="the project folder to check (default: the git top level, else .)",
     )
     parser.add_argument(
         "--base", metavar="REF", help="judge the merge of this tree with REF (e.g. origin/main)"
@@ -123,26 +127,46 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     return cli_django.dispatch(args, out)
 
 
-def resolve_root(args: argparse.Namespace) -> Path:
-    """``--root``, else the git top level of the current folder, else the current folder."""
-    if args.root:
-        root = Path(args.root).resolve()
-        if not root.is_dir():
-            raise MigrationCIError(f"--root {args.root!r} is not a folder.")
-        return root
+@dataclass(frozen=True)
+class Roots:
+    """``repo``: where git and every reported path start; ``project``: the folder checked
+    (``--root``), which holds ``.migration-ci.yml``."""
+
+    repo: Path
+    project: Path
+
+    def scan_paths(self, paths: tuple[str, ...]) -> tuple[str, ...]:
+        """Config paths (relative to the project folder) as paths relative to the repo."""
+        prefix = self.project.relative_to(self.repo).as_posix()
+        if prefix == ".":
+            return paths
+        return tuple(posixpath.normpath(posixpath.join(prefix, p)) for p in paths)
+
+
+def resolve_roots(args: argparse.Namespace) -> Roots:
+    """``--root`` (default: the git top level, else the current folder) and its repository."""
+    project = Path(args.root).resolve() if args.root else None
+    if project is not None and not project.is_dir():
+        raise MigrationCIError(f"--root {args.root!r} is not a folder.", "Name an existing folder.")
     from migration_ci import git
 
+    start = project or Path.cwd().resolve()
     try:
-        return git.toplevel(Path.cwd())
+        repo = git.toplevel(start)
     except MigrationCIError:
-        if getattr(args, "base", None):
+        if getattr(args, "base", None) or getattr(args, "head", None):
             raise
-        return Path.cwd().resolve()
+        repo = start
+    return Roots(repo, project or repo)
 
 
-def load_settings(args: argparse.Namespace, root: Path) -> Config:
-    """The config file, overridden by the flags given on the command line."""
-    config = load_config(root).override(
+def load_settings(args: argparse.Namespace, roots: Roots) -> Config:
+    """The config file, overridden by the flags given on the command line.
+
+    ``paths`` come back relative to the repository, like every path the sources list.
+    """
+    config = load_config(roots.project)
+    config = config.override(paths=roots.scan_paths(config.paths)).override(
         base=args.base,
         settings=args.settings,
         project_dir=args.project_dir,
@@ -167,12 +191,12 @@ def _check_or_fix(args: argparse.Namespace, out: TextIO) -> int:
     from migration_ci import report
     from migration_ci.check import analyze, analyze_loaded, open_source
 
-    root = resolve_root(args)
-    config = load_settings(args, root)
-    source = open_source(root, config.base, args.head)
+    roots = resolve_roots(args)
+    config = load_settings(args, roots)
+    source = open_source(roots.repo, config.base, args.head)
     if use_django_engine(args, config):
         assert config.settings is not None
-        analysis = analyze_loaded(source, config.settings, root / config.project_dir)
+        analysis = analyze_loaded(source, config.settings, roots.project / config.project_dir)
     else:
         analysis = analyze(source, config)
     result = analysis.result
@@ -185,7 +209,7 @@ def _check_or_fix(args: argparse.Namespace, out: TextIO) -> int:
         out.write(render(result))
     if not writes_fix:
         return EXIT_FINDINGS if result.has_conflicts else EXIT_OK
-    return _write_fix(analysis, root, config, out, quiet=args.format != "text")
+    return _write_fix(analysis, roots.repo, config, out, quiet=args.format != "text")
 
 
 def _write_fix(analysis: object, root: Path, config: Config, out: TextIO, *, quiet: bool) -> int:

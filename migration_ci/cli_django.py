@@ -63,20 +63,30 @@ def _add_cache(parser: argparse.ArgumentParser) -> None:
 
 
 def dispatch(args: argparse.Namespace, out: TextIO) -> int:
-    from migration_ci.cli import load_settings, resolve_root
+    from migration_ci.cli import load_settings, resolve_roots
 
-    root = resolve_root(args)
-    config = load_settings(args, root)
-    project = ProjectSpec.from_options(
-        settings=config.settings, project_dir=root / config.project_dir, environ=os.environ
-    )
+    roots = resolve_roots(args)
+    config = load_settings(args, roots)
+    project = _find_project(args, config, roots.project)
     database = DatabaseChoice(url=args.database_url or config.database_url, alias=args.database)
-    analysis = analyze(open_source(root, config.base, args.head), config)
-    state = merged_state(analysis, root, project.project_dir, config)
+    analysis = analyze(open_source(roots.repo, config.base, args.head), config)
+    state = merged_state(analysis, roots.repo, roots.project / config.project_dir, config)
     command: Callable[..., int] = {"verify": _verify, "plan": _plan, "report": _report}[
         args.command
     ]
     return command(args, out, project, database, state, config)
+
+
+def _find_project(args: argparse.Namespace, config: Config, root: Path) -> ProjectSpec | None:
+    """The Django project to load; ``report`` without one is a check-only report."""
+    try:
+        return ProjectSpec.from_options(
+            settings=config.settings, project_dir=root / config.project_dir, environ=os.environ
+        )
+    except ConfigError:
+        if args.command == "report":
+            return None
+        raise
 
 
 def _verify_options(args: argparse.Namespace, state: MergedState, root: Path) -> dict[str, Any]:
@@ -132,15 +142,17 @@ def _plan(
 def _report(
     args: argparse.Namespace,
     out: TextIO,
-    project: ProjectSpec,
+    project: ProjectSpec | None,
     database: DatabaseChoice,
     state: MergedState,
     config: Config,
 ) -> int:
-    verified = None if args.no_verify else run_verify(
+    if project is None:
+        args.no_verify = args.no_plan = True
+    verified = None if args.no_verify or project is None else run_verify(
         project, database, state, **_verify_options(args, state, project.project_dir)
     )
-    planned = None if args.no_plan or state.base_keys is None else run_plan(
+    planned = None if args.no_plan or project is None or state.base_keys is None else run_plan(
         project, database, state
     )
     document = build_document(
