@@ -232,7 +232,7 @@ def worker_facts(payload: Mapping[str, Any]) -> dict[str, Any]:
     loader = MigrationLoader(None, ignore_no_migrations=True)
     dirs, external = find_migration_dirs(loader, root)
     paths = {key: module_path(migration, root) for key, migration in loader.disk_migrations.items()}
-    base_keys = {key for key, path in paths.items() if path in set(payload["base_modules"])}
+    base_keys = find_base_keys(paths, payload["base_modules"])
     return {
         "django": django.get_version(),
         "settings": schema_settings(connections[payload["database_alias"]]),
@@ -241,6 +241,15 @@ def worker_facts(payload: Mapping[str, Any]) -> dict[str, Any]:
         "imported": find_imported(loader.disk_migrations.values(), root, dirs),
         "not_applicable": find_intruder(loader, base_keys),
     }
+
+
+def find_base_keys(
+    paths: Mapping[tuple[str, str], str | None], base_modules: Collection[str]
+) -> set[tuple[str, str]]:
+    """Migrations of the base: its own files, and those of apps outside the project (their
+    files are part of the key)."""
+    modules = set(base_modules)
+    return {key for key, path in paths.items() if path is None or path in modules}
 
 
 def schema_settings(connection: Any) -> dict[str, Any]:

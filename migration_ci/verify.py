@@ -32,6 +32,7 @@ from migration_ci.snapshot import (
     BaseStep,
     SnapshotStore,
     base_targets,
+    find_base_keys,
     module_path,
     prepare_base_state,
 )
@@ -379,9 +380,9 @@ def worker_build_base(payload: Mapping[str, Any]) -> dict[str, Any]:
     root = str(payload["root"])
     tracker = Tracker(root)
     executor = MigrationExecutor(connection, progress_callback=tracker.progress)
-    modules = set(payload["base_modules"])
-    keys = {key for key, migration in executor.loader.disk_migrations.items()
-            if module_path(migration, Path(root).resolve()) in modules}
+    paths = {key: module_path(migration, Path(root).resolve())
+             for key, migration in executor.loader.disk_migrations.items()}
+    keys = find_base_keys(paths, payload["base_modules"])
     targets = base_targets(executor.loader.graph, keys)
     plan = executor.migration_plan(targets)
     tracker.watch(migration for migration, _ in plan)

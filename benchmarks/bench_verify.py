@@ -1,0 +1,180 @@
+"""Benchmark: verify against plain ``manage.py migrate`` on an equally fresh SQLite database.
+
+    python benchmarks/bench_verify.py [--medium 20x10] [--large 50x40] [--skip-large]
+
+(a) Medium project: ``verify`` (every migration forward, the model check) against ``migrate``;
+    target: the forward pass within 10% of ``migrate``.
+(b) Large project (a branch adding migrations, the base moved on): ``migrate`` of the merged
+    tree, then ``verify --base main --cache DIR`` cold (empty cache) and warm; targets: warm
+    <= 10 s and >= 15x faster than ``migrate``; cold <= 1.1x ``migrate``.
+
+Each verify runs in its own process (``--verify-once``), as the CLI would, and is timed from
+the outside; ``migrate`` runs in a copy of the same tree that verify loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from common import (
+    BASE_BRANCH,
+    BenchmarkError,
+    Size,
+    Target,
+    generate_project,
+    manage_py,
+    print_targets,
+    time_once,
+)
+
+SETTINGS = "benchproject.settings"
+
+
+def merged_inputs(root: Path, base: str | None) -> dict[str, Any]:
+    """What the CLI hands verify: the merged tree's files, merge migrations, new migrations."""
+    from migration_ci.check import analyze, open_source
+    from migration_ci.config import Config
+    from migration_ci.merge import render_merge
+    from migration_ci.sources import GitTree
+
+    if base is None:
+        return {"files": {}, "merge_files": {}, "new_migrations": None}
+    merged = open_source(root, base)
+    analysis = analyze(merged, Config())
+    paths = merged.list_paths()
+    contents = merged.read_many(paths)
+    files: dict[str, bytes | None] = {
+        path: data for path, data in contents.items()
+        if not (root / path).is_file() or (root / path).read_bytes() != data
+    }
+    merge_files, new = {}, set(analysis.specs)
+    with GitTree(root, base) as base_tree:
+        new -= set(analyze(base_tree, Config()).specs)
+    for conflict in analysis.result.conflicts:
+        assert conflict.merge_name is not None, conflict.merge_error
+        path = f"{conflict.migrations_dir}/{conflict.merge_name}.py"
+        merge_files[path] = render_merge(
+            conflict.app_label, conflict.merge_name, conflict.merge_dependencies
+        )
+        new.add((conflict.app_label, conflict.merge_name))
+    return {"files": files, "merge_files": merge_files, "new_migrations": sorted(new)}
+
+
+def verify_once(argv: Sequence[str]) -> int:
+    """``--verify-once ROOT [BASE CACHE]``: one verify run, its result as JSON on stdout."""
+    from migration_ci.databases import DatabaseChoice
+    from migration_ci.djangoproject import ProjectSpec
+    from migration_ci.snapshot import BaseState
+    from migration_ci.verify import verify
+
+    root = Path(argv[0])
+    base_ref, cache = (argv[1], Path(argv[2])) if len(argv) > 2 else (None, None)
+    inputs = merged_inputs(root, base_ref)
+    project = ProjectSpec(root, SETTINGS)
+    result = verify(
+        project, database=DatabaseChoice(), files=inputs["files"],
+        merge_files=inputs["merge_files"], new_migrations=inputs["new_migrations"],
+        base=BaseState.from_ref(root, base_ref) if base_ref else None, cache_dir=cache,
+    )
+    print(json.dumps(result.to_dict()))
+    return 0 if result.ok else 1
+
+
+def timed_verify(root: Path, *extra: str) -> tuple[float, dict[str, Any]]:
+    argv = [sys.executable, str(Path(__file__).resolve()), "--verify-once", str(root), *extra]
+    started = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=root)
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):  # 1: findings, e.g. missing changes in the tree
+        raise BenchmarkError(f"verify failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return seconds, json.loads(proc.stdout)
+
+
+def timed_migrate(root: Path, base: str | None) -> float:
+    """``manage.py migrate`` in a copy of the tree verify loads, on a new SQLite file."""
+    from migration_ci.materialize import materialize
+
+    inputs = merged_inputs(root, base)
+    with materialize(root, inputs["files"], inputs["merge_files"]) as copy:
+        return time_once(manage_py("migrate", "--noinput"), cwd=copy, ok_codes=(0,))
+
+
+def phase_seconds(result: dict[str, Any], *names: str) -> float:
+    return float(sum(p["seconds"] for p in result["phases"] if p["name"] in names))
+
+
+def bench_medium(workdir: Path, size: Size) -> None:
+    root = workdir / "medium"
+    generate_project(root, size)
+    migrate = timed_migrate(root, None)
+    seconds, result = timed_verify(root)
+    forward = phase_seconds(result, "forward")
+    print(f"(a) {size}: verify against migrate on a fresh SQLite database")
+    print(f"  migrate             {migrate:8.2f} s")
+    print(f"  verify (whole run)  {seconds:8.2f} s  ratio {seconds / migrate:.2f}x")
+    print(f"  verify forward pass {forward:8.2f} s  ratio {forward / migrate:.2f}x")
+    print_targets([Target("forward pass overhead", f"{forward / migrate:.2f}x", "1.10x",
+                          forward <= 1.1 * migrate)])
+
+
+def bench_large(workdir: Path, size: Size) -> None:
+    root = workdir / "large"
+    generate_project(root, size)
+    cache = workdir / "cache"
+    migrate = timed_migrate(root, BASE_BRANCH)
+    cold, cold_result = timed_verify(root, BASE_BRANCH, str(cache))
+    warm, warm_result = timed_verify(root, BASE_BRANCH, str(cache))
+    if cold_result["snapshot"]["used"] or not warm_result["snapshot"]["used"]:
+        raise BenchmarkError(f"Unexpected cache use: {cold_result['snapshot']} / "
+                             f"{warm_result['snapshot']}")
+    print(f"(b) {size}, branch of {BASE_BRANCH} with new migrations and a merge migration")
+    print(f"  migrate (fresh)     {migrate:8.2f} s")
+    print(f"  verify cold         {cold:8.2f} s  ratio {cold / migrate:.2f}x of migrate")
+    print(f"  verify warm         {warm:8.2f} s  {migrate / warm:.1f}x faster than migrate")
+    for label, result in (("cold", cold_result), ("warm", warm_result)):
+        phases = ", ".join(f"{p['name']} {p['seconds']:.2f}" for p in result["phases"])
+        print(f"  {label} phases: {phases}")
+    print_targets([
+        Target("warm seconds", f"{warm:.2f}", "10.00", warm <= 10),
+        Target("warm speed-up", f"{migrate / warm:.1f}x", "15.0x", migrate / warm >= 15),
+        Target("cold vs migrate", f"{cold / migrate:.2f}x", "1.10x", cold <= 1.1 * migrate),
+    ])
+
+
+def parse_size(text: str) -> Size:
+    apps, _, migrations = text.partition("x")
+    return Size(int(apps), int(migrations))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["--verify-once"]:
+        return verify_once(args_list[1:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--medium", type=parse_size, default=Size(20, 10))
+    parser.add_argument("--large", type=parse_size, default=Size(50, 40))
+    parser.add_argument("--skip-medium", action="store_true")
+    parser.add_argument("--skip-large", action="store_true")
+    args = parser.parse_args(args_list)
+    with tempfile.TemporaryDirectory(prefix="bench-verify-") as directory:
+        try:
+            if not args.skip_medium:
+                bench_medium(Path(directory), args.medium)
+            if not args.skip_large:
+                bench_large(Path(directory), args.large)
+        except BenchmarkError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,328 @@
+"""Base-state snapshots: a warm verify gives the answer of a cold one and of a run from zero.
+
+Every scenario runs verify three ways on the same tree and engine: ``--no-cache`` (the full
+fresh run, the ground truth), cold (empty or unusable cache: the base is built and saved) and
+warm (the snapshot restored), then compares success, failure and the final schema read by
+introspection.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migration_ci.databases import DatabaseChoice, DatabaseInfo
+from migration_ci.djangoproject import ProjectSpec
+from migration_ci.snapshot import BaseState, SnapshotStore, SnapshotUnusable
+from migration_ci.verify import VerifyResult, verify
+from tests.support.djangoproj import (
+    CREATE_PRODUCT,
+    PRODUCT_MODELS,
+    DjangoProject,
+    Engine,
+    engine_params,
+)
+from tests.support.gitrepo import GitRepo
+
+on_every_engine = pytest.mark.parametrize("engine", engine_params())
+SQLITE = Engine("sqlite", None)
+SQLITE_INFO = DatabaseInfo("sqlite", "3.40.1")
+
+ADD_SKU = """\
+        migrations.AddField("product", "sku", models.CharField(max_length=10, default="")),
+"""
+ADD_PRICE = """\
+        migrations.AddField("product", "price", models.IntegerField(default=0, db_index=True)),
+"""
+BAD_SQL = """\
+        migrations.RunSQL("UPDATE no_such_table SET x = 1", migrations.RunSQL.noop),
+"""
+SKU = '    sku = models.CharField(max_length=10, default="")\n'
+PRICE = "    price = models.IntegerField(default=0, db_index=True)\n"
+
+
+class Scenario:
+    """A git repository holding a Django project: ``main`` is the base, ``feature`` the branch."""
+
+    def __init__(self, root: Path) -> None:
+        self.repo = GitRepo(root / "repo")
+        self.project = DjangoProject(self.repo.root)
+        self.cache = root / "cache"
+        # One database name for every run: server errors quote it.
+        self.run_id = secrets.token_hex(4)
+        self.project.add_app("shop", PRODUCT_MODELS + SKU)
+        self.project.add_migration("shop", "0001_initial", ops=CREATE_PRODUCT)
+        self.project.add_migration("shop", "0002_sku", deps=[("shop", "0001_initial")],
+                                   ops=ADD_SKU)
+        self.repo.commit("base")
+        self.repo.branch("feature")
+
+    def add_price(self, ops: str = ADD_PRICE, after: str = "0002_sku") -> None:
+        self.project.add_migration("shop", "0003_price", deps=[("shop", after)], ops=ops)
+        self.project.set_models("shop", PRODUCT_MODELS + SKU + PRICE)
+        self.repo.commit("price")
+
+    def verify(self, engine: Engine, *, cache: bool = True, **kwargs: Any) -> VerifyResult:
+        spec = ProjectSpec.from_options(settings=None, project_dir=self.repo.root, environ={})
+        kwargs.setdefault("new_migrations", [("shop", "0003_price")])
+        return verify(
+            spec, database=DatabaseChoice(url=engine.url), run_id=self.run_id,
+            base=BaseState.from_ref(self.repo.root, "main"),
+            cache_dir=self.cache if cache else None, describe_schema=True, **kwargs,
+        )
+
+    def snapshots(self) -> list[Path]:
+        return sorted(self.cache.glob("*.snapshot")) if self.cache.exists() else []
+
+
+@pytest.fixture
+def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
+    directory = tmp_path / "tmp"
+    directory.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    return Scenario(tmp_path)
+
+
+def outcome(result: VerifyResult) -> tuple[Any, ...]:
+    """What must not differ between a warm, a cold and a full run."""
+    failure = result.failure
+    return (
+        result.ok,
+        None if failure is None else (failure.app_label, failure.name, failure.operation,
+                                      failure.error, failure.sql, failure.direction),
+        result.irreversible, result.missing_changes, result.schema,
+    )
+
+
+def phase_names(result: VerifyResult) -> list[str]:
+    return [p.name for p in result.phases]
+
+
+def three_runs(scenario: Scenario, engine: Engine, **kwargs: Any) -> list[VerifyResult]:
+    """Full fresh run, then cold, then warm; the first and last outcomes equal the middle."""
+    full = scenario.verify(engine, cache=False, **kwargs)
+    cold = scenario.verify(engine, **kwargs)
+    warm = scenario.verify(engine, **kwargs)
+    assert outcome(cold) == outcome(full)
+    assert outcome(warm) == outcome(full)
+    return [full, cold, warm]
+
+
+@pytest.mark.slow
+@on_every_engine
+def test_warm_run_restores_the_base_and_applies_only_the_branch(
+    scenario: Scenario, engine: Engine
+) -> None:
+    scenario.add_price()
+    full, cold, warm = three_runs(scenario, engine)
+    assert full.ok
+    assert full.snapshot == {"used": False, "key": None,
+                             "note": "cache off (--no-cache); verified from zero"}
+    key = cold.snapshot["key"] if cold.snapshot else None
+    assert cold.snapshot == {
+        "used": False, "key": key,
+        "note": f"no snapshot for key {key}; built the base state from zero and saved a snapshot",
+    }
+    assert warm.snapshot == {"used": True, "key": key, "note": "restored from cache"}
+    assert [m.name for m in warm.migrations] == ["0003_price"]
+    assert [m.name for m in cold.migrations] == ["0001_initial", "0002_sku", "0003_price"]
+    assert "build_base" in phase_names(cold) and "save_snapshot" in phase_names(cold)
+    assert "restore_base" in phase_names(warm) and "build_base" not in phase_names(warm)
+    assert {"forward", "backward", "reapply", "missing_changes"} <= set(phase_names(warm))
+    assert [p.name for p in scenario.snapshots()] == [f"{key}.snapshot"]
+
+
+@pytest.mark.slow
+@on_every_engine
+def test_failing_branch_migration_fails_the_same_warm(scenario: Scenario, engine: Engine) -> None:
+    scenario.add_price(ops=ADD_PRICE + BAD_SQL)
+    full, _cold, warm = three_runs(scenario, engine)
+    assert not full.ok
+    assert full.failure is not None and full.failure.name == "0003_price"
+    assert full.failure.sql == "UPDATE no_such_table SET x = 1"
+    assert warm.snapshot is not None and warm.snapshot["used"]
+
+
+@pytest.mark.slow
+def test_branch_deleting_a_base_migration_is_verified_from_zero(scenario: Scenario) -> None:
+    """Restoring the base would keep the deleted migration's column: 0002_sku_again would
+    then fail with a duplicate column where a fresh database succeeds."""
+    scenario.verify(SQLITE, new_migrations=[])  # a snapshot of the base exists
+    scenario.repo.remove("shop/migrations/0002_sku.py")
+    scenario.project.add_migration("shop", "0002_sku_again", deps=[("shop", "0001_initial")],
+                                   ops=ADD_SKU)
+    scenario.add_price(after="0002_sku_again")
+    new = [("shop", "0002_sku_again"), ("shop", "0003_price")]
+    full = scenario.verify(SQLITE, cache=False, new_migrations=new)
+    warm = scenario.verify(SQLITE, new_migrations=new)
+    assert full.ok
+    assert outcome(warm) == outcome(full)
+    assert warm.snapshot == {
+        "used": False, "key": None,
+        "note": "no snapshot: this branch changes or deletes base migration files "
+                "(shop/migrations/0002_sku.py); verified from zero",
+    }
+
+
+@pytest.mark.slow
+def test_branch_migration_running_before_the_base_is_verified_from_zero(
+    scenario: Scenario,
+) -> None:
+    scenario.verify(SQLITE, new_migrations=[])
+    scenario.project.add_migration(
+        "shop", "0003_price", deps=[("shop", "0001_initial")], ops=ADD_PRICE,
+        extra="    run_before = [('shop', '0002_sku')]\n",
+    )
+    scenario.project.set_models("shop", PRODUCT_MODELS + SKU + PRICE)
+    scenario.repo.commit("price first")
+    full = scenario.verify(SQLITE, cache=False)
+    warm = scenario.verify(SQLITE)
+    assert outcome(warm) == outcome(full)
+    assert warm.snapshot == {
+        "used": False, "key": None,
+        "note": "no snapshot: migration shop.0003_price of this branch runs before base "
+                "migration shop.0002_sku; verified from zero",
+    }
+
+
+@pytest.mark.slow
+def test_base_moving_on_changes_the_key(scenario: Scenario) -> None:
+    scenario.add_price()
+    first = scenario.verify(SQLITE)
+    scenario.repo.checkout("main")
+    scenario.project.add_migration("shop", "0003_code", deps=[("shop", "0002_sku")], ops="""\
+        migrations.AddField("product", "code", models.IntegerField(null=True)),
+""")
+    scenario.repo.commit("main moves on")
+    scenario.repo.checkout("feature")
+    scenario.repo.git("merge", "-q", "--no-edit", "-X", "ours", "main")
+    scenario.project.add_migration(
+        "shop", "0004_merge", deps=[("shop", "0003_code"), ("shop", "0003_price")]
+    )
+    scenario.repo.commit("merge main")
+    new = [("shop", "0003_price"), ("shop", "0004_merge")]
+    _full, cold, warm = three_runs(scenario, SQLITE, new_migrations=new)
+    assert first.snapshot is not None and cold.snapshot is not None
+    assert cold.snapshot["key"] != first.snapshot["key"]
+    assert not cold.snapshot["used"] and warm.snapshot == {
+        "used": True, "key": cold.snapshot["key"], "note": "restored from cache"}
+    assert len(scenario.snapshots()) == 2
+
+
+@pytest.mark.slow
+def test_truncated_snapshot_falls_back_and_is_replaced(scenario: Scenario) -> None:
+    scenario.add_price()
+    full, _cold, _ = three_runs(scenario, SQLITE)
+    [path] = scenario.snapshots()
+    path.write_bytes(path.read_bytes()[:-100])
+    fallback = scenario.verify(SQLITE)
+    assert outcome(fallback) == outcome(full)
+    assert fallback.snapshot is not None and not fallback.snapshot["used"]
+    assert fallback.snapshot["note"].startswith(f"snapshot {path.name} is truncated or padded")
+    assert fallback.snapshot["note"].endswith("built the base state from zero and saved a snapshot")
+    again = scenario.verify(SQLITE)
+    assert again.snapshot is not None and again.snapshot["used"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", [p for p in engine_params() if p.id != "sqlite"])
+def test_snapshot_of_another_engine_is_not_used(scenario: Scenario, engine: Engine) -> None:
+    scenario.add_price()
+    on_sqlite = scenario.verify(SQLITE)
+    full = scenario.verify(engine, cache=False)
+    server = scenario.verify(engine)
+    assert outcome(server) == outcome(full)
+    assert server.snapshot is not None and on_sqlite.snapshot is not None
+    assert not server.snapshot["used"]
+    assert server.snapshot["key"] != on_sqlite.snapshot["key"]
+
+
+@pytest.mark.slow
+def test_full_run_does_not_read_the_cache_but_refreshes_it(scenario: Scenario) -> None:
+    scenario.add_price()
+    cold = scenario.verify(SQLITE)
+    [path] = scenario.snapshots()
+    path.write_bytes(b"garbage")
+    full = scenario.verify(SQLITE, full=True)
+    assert cold.snapshot is not None
+    assert full.snapshot == {
+        "used": False, "key": cold.snapshot["key"],
+        "note": "--full: the cache was not read; built the base state from zero and saved "
+                "a snapshot",
+    }
+    assert scenario.verify(SQLITE).snapshot == {
+        "used": True, "key": cold.snapshot["key"], "note": "restored from cache"}
+
+
+@pytest.mark.slow
+def test_configured_database_is_never_touched_nor_snapshotted(scenario: Scenario) -> None:
+    configured = scenario.repo.root / "db.sqlite3"
+    with sqlite3.connect(configured) as conn:
+        conn.execute("CREATE TABLE secret (value TEXT)")
+        conn.execute("INSERT INTO secret VALUES ('TOP-SECRET-ROW')")
+    conn.close()
+    before = configured.read_bytes()
+    scenario.add_price()
+    scenario.verify(SQLITE)
+    warm = scenario.verify(SQLITE)
+    assert warm.snapshot is not None and warm.snapshot["used"]
+    assert configured.read_bytes() == before
+    [path] = scenario.snapshots()
+    assert b"TOP-SECRET-ROW" not in path.read_bytes()
+    assert b"secret" not in path.read_bytes()
+
+
+# --- The store on its own. ---
+
+
+def saved(tmp_path: Path, payload: bytes = b"database bytes" * 100) -> tuple[SnapshotStore, Path]:
+    store = SnapshotStore(tmp_path / "cache")
+    return store, store.save("k1", SQLITE_INFO, payload, "abc123")
+
+
+def test_store_round_trip_leaves_only_the_snapshot(tmp_path: Path) -> None:
+    store, _path = saved(tmp_path)
+    assert store.load("k1", SQLITE_INFO) == b"database bytes" * 100
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["k1.snapshot"]
+
+
+@pytest.mark.parametrize(
+    ("damage", "note"),
+    [
+        pytest.param(lambda data: data[:-1], "snapshot k1.snapshot is truncated or padded: "
+                     "1399 bytes of data, its manifest says 1400", id="truncated"),
+        pytest.param(lambda data: data[:-1] + b"X", "snapshot k1.snapshot is corrupt: its "
+                     "checksum differs", id="bad checksum"),
+        pytest.param(lambda data: data[:40], "snapshot k1.snapshot is corrupt: its manifest "
+                     "cannot be read", id="manifest cut"),
+        pytest.param(lambda data: b"PK" + data, "snapshot k1.snapshot is not a "
+                     "django-migration-ci snapshot", id="not a snapshot"),
+    ],
+)
+def test_damaged_snapshot_is_refused(tmp_path: Path, damage: Any, note: str) -> None:
+    store, path = saved(tmp_path)
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(SnapshotUnusable) as caught:
+        store.load("k1", SQLITE_INFO)
+    assert caught.value.message == note
+
+
+def test_snapshot_of_another_server_is_refused(tmp_path: Path) -> None:
+    store, _ = saved(tmp_path)
+    with pytest.raises(SnapshotUnusable) as caught:
+        store.load("k1", DatabaseInfo("postgresql", "15.2"))
+    assert caught.value.message == (
+        "snapshot k1.snapshot is for database {'vendor': 'sqlite', 'version': '3.40.1'}, "
+        "not {'vendor': 'postgresql', 'version': '15.2'}"
+    )
+
+
+def test_missing_snapshot(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotUnusable) as caught:
+        SnapshotStore(tmp_path).load("k2", SQLITE_INFO)
+    assert caught.value.message == "no snapshot for key k2"
