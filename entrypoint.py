@@ -50,21 +50,26 @@ def _has_command(name: str) -> bool:
                for a in cli.build_parser()._actions)
 
 
-def _merge_base_found(root: Path, base: str) -> bool:
+def _merge_base_found(root: Path, base: str, head: str) -> bool:
     try:
-        return git.has_commit(root, base) and git.merge_base(root, "HEAD", base) is not None
+        return (
+            git.has_commit(root, base)
+            and git.has_commit(root, head)
+            and git.merge_base(root, head, base) is not None
+        )
     except GitError:
         return False
 
 
-def connect_history(root: Path, base: str) -> None:
-    """Fetch (deeper each time) until HEAD and ``base`` meet; default checkouts have depth 1."""
-    head = git.head_sha(root)
+def connect_history(root: Path, base: str, head: str | None = None) -> None:
+    """Fetch (deeper each time) until ``head`` (default HEAD) and ``base`` meet; default
+    checkouts have depth 1."""
+    head = head or git.head_sha(root)
     for depth in _HISTORY_DEPTHS:
-        if _merge_base_found(root, base):
+        if _merge_base_found(root, base, head):
             return
         git.fetch(root, "origin", [head, base], depth=depth)
-    if not _merge_base_found(root, base) and git.is_shallow(root):
+    if not _merge_base_found(root, base, head) and git.is_shallow(root):
         git.fetch(root, "origin", [head, base], unshallow=True)
 
 
@@ -105,6 +110,8 @@ def build_report(inputs: Inputs, context: RunContext, event: action.Event) -> di
         subprocess.run(inputs.install_command, shell=True, cwd=project, check=True)
     base = find_base(root, inputs, event)
     head = find_head(root, event) if base else None
+    if base and head:
+        connect_history(root, base, head)
     args = ["--root", str(project), *(["--base", base] if base else []),
             *(["--head", head] if head else []),
             *(["--settings", inputs.settings_module] if inputs.settings_module else [])]

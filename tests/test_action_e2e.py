@@ -161,11 +161,13 @@ def test_conflict_on_a_depth_1_merge_checkout_posts_one_comment(
     assert posted["body"].startswith(MARK)
     assert "### App `shop`: 2 leaf migrations" in posted["body"]
     assert "- `0002_add_sku` from this pull request" in posted["body"]
+    assert "- `0002_price_index` from the base branch" in posted["body"]
     assert f"against base `main` at `{checkout.base_sha[:12]}`" in posted["body"]
     assert "git add shop/migrations/0003_merge_0002_add_sku_0002_price_index.py" \
         in posted["body"]
     assert run.outputs == {
-        "conflicts": "1", "conflicted-apps": "shop", "merge-migrations": "",
+        "conflicts": "1", "conflicted-apps": "shop",
+        "merge-migrations": "shop/migrations/0003_merge_0002_add_sku_0002_price_index.py",
         "plan-changed": "false", "comment-url": posted["html_url"],
     }
     assert "## Django migrations: conflicting migrations in 1 app" in run.summary
