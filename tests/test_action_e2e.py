@@ -64,6 +64,11 @@ def make_checkout(tmp_path: Path, *, conflict: bool = True, clash: bool = False)
         author.git("merge", "--no-ff", "-q", "-m", "Merge feature into main", "feature")
     merge = author.git("rev-parse", "HEAD")
     author.git("reset", "-q", "--hard", base)
+    return serve_checkout(tmp_path, author, base, head, merge)
+
+
+def serve_checkout(tmp_path: Path, author: GitRepo, base: str, head: str, merge: str) -> Checkout:
+    """Publish ``author`` as origin with refs/pull/5/merge, and check that out at depth 1."""
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "clone", "-q", "--bare", str(author.root), str(origin)],
                    check=True, env=isolated_env())
@@ -137,6 +142,21 @@ def parse_outputs(text: str) -> dict[str, str]:
             key, _, value = line.partition("=")
             found[key] = value
     return found
+
+
+def make_example_checkout(tmp_path: Path) -> Checkout:
+    """The bundled bookshop example as a pull request: feature (0007_add_sku) onto main."""
+    from migration_ci.demo import build_example_repo
+
+    author = GitRepo.__new__(GitRepo)
+    author.root = build_example_repo(tmp_path / "author")
+    head = author.git("rev-parse", "feature")
+    base = author.git("rev-parse", "main")
+    author.checkout("main")
+    author.git("merge", "--no-ff", "-q", "-m", "Merge feature into main", "feature")
+    merge = author.git("rev-parse", "HEAD")
+    author.git("reset", "-q", "--hard", base)
+    return serve_checkout(tmp_path, author, base, head, merge)
 
 
 @pytest.fixture
@@ -342,3 +362,29 @@ def test_fix_commit_aborts_cleanly_on_git_conflicts(tmp_path: Path, fake: FakeGi
     status = subprocess.run(["git", "status", "--porcelain"], cwd=checkout.workspace,
                             capture_output=True, text=True, check=True).stdout
     assert status.split("\n") == [f"?? {ARTIFACT_FILE}", ""]
+
+
+def test_comment_carries_verify_plan_sql_and_risk_of_a_real_project(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    checkout = make_example_checkout(tmp_path)
+    fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
+    before = sorted(p.name for p in checkout.workspace.rglob("*") if ".git" not in p.parts)
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout),
+                     verify="true", settings_module="bookshop.settings", cache="false")
+    assert run.code == 1, run.stderr + run.stdout
+    [posted] = fake.comments[5]
+    body = posted["body"]
+    assert "- `0007_add_sku` from this pull request" in body
+    assert "- `0007_price_index` from the base branch" in body
+    assert "### Verify on a fresh database: ✅ passed" in body
+    assert "Database `sqlite " in body
+    assert "### Migration plan on `sqlite`" in body
+    assert "+ shop.0007_add_sku\n+     Add field sku to product\n" in body
+    assert "+ shop.0008_merge_0007_add_sku_0007_price_index" in body
+    assert "SQL for <code>shop.0007_add_sku</code>" in body
+    assert 'ALTER TABLE "shop_product" ADD COLUMN "sku" varchar(32) NULL;' in body
+    assert "`shop.0007_add_sku` `Add field sku to product`" in body
+    assert run.outputs["plan-changed"] == "true"
+    after = sorted(p.name for p in checkout.workspace.rglob("*") if ".git" not in p.parts)
+    assert [n for n in after if n not in before] == ["migration-ci-report.json"]
