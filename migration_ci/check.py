@@ -6,10 +6,10 @@ live in the pure core (scan, parse, graph, merge).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Literal, TypeVar
 
 from migration_ci import scan
 from migration_ci.config import Config
@@ -20,6 +20,7 @@ from migration_ci.sources import GitTree, MergedTree, Source, WorkingTree
 from migration_ci.specs import CheckResult, Key, MigrationPackage, MigrationSpec
 
 Engine = Literal["static", "django"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,19 +63,43 @@ def analyze(source: Source, config: Config) -> Analysis:
 
 
 def analyze_loaded(source: Source, settings: str, project_dir: Path) -> Analysis:
-    """Django-loaded engine: the project's own loader gives the graph (working tree only)."""
-    from migration_ci.loaded import load_project_graph
+    """Django-loaded engine: the project's own loader gives the graph.
 
-    graph, specs = load_project_graph(settings, project_dir)
-    packages = _packages_from_specs(specs.values(), project_dir, source.root)
+    Merged with a base, the loader reads a temporary copy of the project holding the merged
+    result; paths are reported relative to the repository either way.
+    """
+    from migration_ci.loaded import load_project_graph
+    from migration_ci.materialize import materialize
+
+    overlay = source.overlay()[0] if isinstance(source, MergedTree) else {}
+    files = project_relative(overlay, source.root, project_dir)
+    if files:
+        with materialize(project_dir, files) as copy:
+            graph, specs = load_project_graph(settings, copy)
+    else:
+        graph, specs = load_project_graph(settings, project_dir)
+    prefix = project_dir.resolve().relative_to(Path(source.root).resolve()).as_posix()
+    if prefix != ".":
+        specs = {k: replace(s, path=f"{prefix}/{s.path}") for k, s in specs.items()}
+    packages = _packages_from_specs(specs.values())
     return _finish("django", graph, specs, packages, source)
 
 
-def _packages_from_specs(
-    specs: object, project_dir: Path, root: Path
-) -> tuple[MigrationPackage, ...]:
+def project_relative(files: Mapping[str, T], repo: Path, project_dir: Path) -> dict[str, T]:
+    """Re-key repository-relative paths to ``project_dir``; files outside it are dropped."""
+    prefix = project_dir.resolve().relative_to(repo.resolve()).as_posix()
+    if prefix == ".":
+        return dict(files)
+    return {
+        path[len(prefix) + 1 :]: value
+        for path, value in files.items()
+        if path.startswith(prefix + "/")
+    }
+
+
+def _packages_from_specs(specs: Iterable[MigrationSpec]) -> tuple[MigrationPackage, ...]:
     dirs: dict[str, str] = {}
-    for spec in specs:  # type: ignore[attr-defined]
+    for spec in specs:
         dirs.setdefault(spec.app_label, str(PurePosixPath(spec.path).parent))
     return tuple(
         MigrationPackage(app_label=app, app_dir=str(PurePosixPath(d).parent), migrations_dir=d)

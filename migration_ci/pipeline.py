@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_ci import __version__, report
-from migration_ci.check import Analysis, analyze
+from migration_ci.check import Analysis, analyze, project_relative
 from migration_ci.config import Config
 from migration_ci.databases import DatabaseChoice, throwaway_database
 from migration_ci.djangoproject import ProjectSpec, WorkerDatabase, WorkerSession
@@ -45,7 +45,7 @@ def merged_state(analysis: Analysis, root: Path, project_dir: Path, config: Conf
     }
     base_sha = analysis.result.base_sha
     if base_sha is None:
-        return MergedState(analysis, merge_files=_relative(merges, root, project_dir))
+        return MergedState(analysis, merge_files=project_relative(merges, root, project_dir))
     base = analyze(GitTree(root, base_sha), config)
     base_keys = frozenset(base.specs)
     new_keys = frozenset(k for k in analysis.graph.nodes if k not in base_keys) | merge_keys
@@ -55,8 +55,8 @@ def merged_state(analysis: Analysis, root: Path, project_dir: Path, config: Conf
         base_keys=base_keys,
         base_paths={key: spec.path for key, spec in base.specs.items()},
         new_keys=new_keys,
-        files=_relative(files, root, project_dir),
-        merge_files=_relative(merges, root, project_dir),
+        files=project_relative(files, root, project_dir),
+        merge_files=project_relative(merges, root, project_dir),
         text_conflicts=text_conflicts,
     )
 
@@ -77,18 +77,6 @@ def _merged_files(analysis: Analysis) -> tuple[dict[str, bytes | None], tuple[st
     if not isinstance(source, MergedTree):
         return {}, ()
     return source.overlay()
-
-
-def _relative(files: Mapping[str, Any], root: Path, project_dir: Path) -> dict[str, Any]:
-    """Re-key root-relative paths to ``project_dir``; files outside it are not loaded."""
-    prefix = project_dir.resolve().relative_to(root.resolve()).as_posix()
-    if prefix == ".":
-        return dict(files)
-    return {
-        path[len(prefix) + 1 :]: value
-        for path, value in files.items()
-        if path.startswith(prefix + "/")
-    }
 
 
 def run_verify(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,20 @@ def test_verify_on_a_server_drops_its_database(example: Path, engine: Engine) ->
     assert code == 0, out
     assert f"Verified on a throwaway {engine.vendor} " in out
     assert engine.database_names() == before
+
+
+def test_both_engines_agree_on_the_merge_with_the_base(example: Path) -> None:
+    static_code, static_out = run("check", "--base", "main", "--format", "json")
+    # The Django-loaded engine sets Django up in its process: keep it out of pytest's.
+    proc = subprocess.run(
+        [sys.executable, "-m", "migration_ci", "check", "--base", "main", "--format", "json",
+         "--settings", SETTINGS],
+        cwd=example, capture_output=True, text=True, check=False,
+    )
+    static, loaded = json.loads(static_out), json.loads(proc.stdout)
+    assert (static_code, proc.returncode) == (1, 1), proc.stderr
+    assert (static.pop("engine"), loaded.pop("engine")) == ("static", "django")
+    # Django's loader also sees django.contrib's apps; the project's apps agree exactly.
+    assert {a: loaded["leaves"][a] for a in static["leaves"]} == static["leaves"]
+    del static["leaves"], loaded["leaves"], static["migration_count"], loaded["migration_count"]
+    assert loaded == static
