@@ -11,15 +11,16 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from migration_ci import plan_render, report
-from migration_ci.check import Analysis, analyze, open_source
-from migration_ci.config import Config
-from migration_ci.databases import DatabaseChoice
-from migration_ci.djangoproject import ProjectSpec
 from migration_ci.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
-from migration_ci.pipeline import MergedState, build_document, merged_state, run_plan, run_verify
+
+if TYPE_CHECKING:  # the real imports are in the commands: building the parser stays cheap
+    from migration_ci.check import Analysis
+    from migration_ci.config import Config
+    from migration_ci.databases import DatabaseChoice
+    from migration_ci.djangoproject import ProjectSpec
+    from migration_ci.pipeline import MergedState
 
 
 def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -63,7 +64,10 @@ def _add_cache(parser: argparse.ArgumentParser) -> None:
 
 
 def dispatch(args: argparse.Namespace, out: TextIO) -> int:
+    from migration_ci.check import analyze, open_source
     from migration_ci.cli import load_settings, resolve_roots
+    from migration_ci.databases import DatabaseChoice
+    from migration_ci.pipeline import merged_state
 
     roots = resolve_roots(args)
     config = load_settings(args, roots)
@@ -79,6 +83,8 @@ def dispatch(args: argparse.Namespace, out: TextIO) -> int:
 
 def _find_project(args: argparse.Namespace, config: Config, root: Path) -> ProjectSpec | None:
     """The Django project to load; ``report`` without one is a check-only report."""
+    from migration_ci.djangoproject import ProjectSpec
+
     try:
         return ProjectSpec.from_options(
             settings=config.settings, project_dir=root / config.project_dir, environ=os.environ
@@ -102,6 +108,9 @@ def _verify(
     state: MergedState,
     config: Config,
 ) -> int:
+    from migration_ci import report
+    from migration_ci.pipeline import run_verify
+
     result = run_verify(
         project, database, state, missing_changes=not args.skip_missing_changes,
         **_verify_options(args, state, project.project_dir),
@@ -123,6 +132,9 @@ def _plan(
     state: MergedState,
     config: Config,
 ) -> int:
+    from migration_ci import plan_render
+    from migration_ci.pipeline import run_plan
+
     if state.base_keys is None:
         raise ConfigError(
             "plan needs a base: it shows what this branch runs on a database at the base state.",
@@ -147,6 +159,9 @@ def _report(
     state: MergedState,
     config: Config,
 ) -> int:
+    from migration_ci import plan_render, report
+    from migration_ci.pipeline import build_document, run_plan, run_verify
+
     if project is None:
         args.no_verify = args.no_plan = True
     verified = None if args.no_verify or project is None else run_verify(

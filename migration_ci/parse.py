@@ -282,12 +282,13 @@ def _parse_chunk(
 ) -> list[tuple[Any, ...]] | MigrationFileError:
     """Runs in a worker: plain tuples pickle several times faster than dataclasses."""
     try:
-        return [_to_tuple(_parse_item(item, auth_user_model)) for item in chunk]
+        return [spec_to_tuple(_parse_item(item, auth_user_model)) for item in chunk]
     except MigrationFileError as exc:
         return exc  # re-raised in the parent, with the same message
 
 
-def _to_tuple(spec: MigrationSpec) -> tuple[Any, ...]:
+def spec_to_tuple(spec: MigrationSpec) -> tuple[Any, ...]:
+    """A compact form of ``spec`` made of tuples and strings (cheap to pickle or marshal)."""
     operations = tuple(
         (op.kind, op.description, op.model, op.field, op.lineno) for op in spec.operations
     )
@@ -295,7 +296,7 @@ def _to_tuple(spec: MigrationSpec) -> tuple[Any, ...]:
             spec.run_before, spec.initial, spec.atomic, operations, spec.warnings)
 
 
-def _from_tuple(values: tuple[Any, ...]) -> MigrationSpec:
+def spec_from_tuple(values: tuple[Any, ...]) -> MigrationSpec:
     app_label, name, path, dependencies, replaces, run_before, initial, atomic, ops, warns = values
     return MigrationSpec(
         app_label, name, path, dependencies, replaces, run_before, initial, atomic,
@@ -335,7 +336,7 @@ def parse_many(
     for outcome in outcomes:
         if isinstance(outcome, MigrationFileError):
             raise outcome
-        results.extend(_from_tuple(values) for values in outcome)
+        results.extend(spec_from_tuple(values) for values in outcome)
     return results
 
 

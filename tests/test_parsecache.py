@@ -53,7 +53,7 @@ def test_changed_file_is_parsed_again(tmp_path: Path) -> None:
 
 
 def test_corrupt_cache_is_a_miss(tmp_path: Path) -> None:
-    (tmp_path / "parse.pickle").write_bytes(b"\x80\x05not a pickle")
+    (tmp_path / "parse.marshal").write_bytes(b"\xffnot marshal data")
     assert load(FILES, ParseCache(tmp_path)) == load(FILES, None)
 
 
