@@ -429,9 +429,44 @@ def round_trip(executor: Any, tracker: Tracker, answer: dict[str, Any], keys: se
                        ("reapply", [(m, False) for m in order])):
         # The loader's applied set dates from its creation; the executor plans from it.
         executor.loader.applied_migrations = executor.recorder.applied_migrations()
-        tracker.run(answer, name, lambda plan=plan: executor.migrate([], plan=plan))
+        if name == "backward":
+            tracker.run(answer, name, lambda plan=plan: unapply_all(executor, plan))
+        else:
+            tracker.run(answer, name, lambda plan=plan: executor.migrate([], plan=plan))
         if answer["failure"] is not None:
             return
+
+
+def unapply_all(executor: Any, plan: list[tuple[Any, bool]]) -> None:
+    """``executor.migrate`` for a plan of backwards steps, with the same states, rendered
+    only when a migration is unapplied.
+
+    Django's ``_migrate_all_backwards`` renders the project state at the first migration to
+    unapply and then mutates the rendered state through every later applied migration, and
+    again afterwards for a final state nobody here needs: minutes on a long history when
+    the new migrations sit early in the plan. Each state before a migration is the same
+    (the applied migrations before it, in full-plan order); it is kept unrendered.
+    """
+    graph = executor.loader.graph
+    executor.recorder.ensure_schema()
+    full_plan = executor.migration_plan(graph.leaf_nodes(), clean_start=True)
+    to_run = {migration for migration, _ in plan}
+    applied = {graph.nodes[key] for key in executor.loader.applied_migrations
+               if key in graph.nodes}
+    states = {}
+    state = executor._create_project_state()
+    for migration, _ in full_plan:
+        if not to_run:
+            break
+        if migration in to_run:
+            states[migration] = state
+            state = migration.mutate_state(state, preserve=True)
+            to_run.remove(migration)
+        elif migration in applied:
+            migration.mutate_state(state, preserve=False)
+    for migration, _ in plan:
+        executor.unapply_migration(states[migration], migration)
+    executor.check_replacements()
 
 
 def complete_new_set(loader: Any, keys: set[Key]) -> set[Key]:
