@@ -208,9 +208,10 @@ def test_bench_check_quick_prints_both_times_and_the_ratio() -> None:
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
-    assert [line.split()[0] for line in lines[2:6]] == [
-        "command", "migration-ci", "manage.py", "migration-ci"]
-    assert lines[8].split()[:2] == ["Django", "/"]
+    assert [line.split()[0] for line in lines[2:7]] == [
+        "command", "migration-ci", "manage.py", "migration-ci", "migration-ci"]
+    assert "(cold: parse cache off)" in lines[6]
+    assert lines[9].split()[:2] == ["Django", "/"]
     assert lines[-1] == ("Targets apply to 200 apps x 50 migrations; "
                          "--quick only shows that the benchmark runs.")
 
