@@ -190,6 +190,12 @@ def render_verify_text(verify: dict[str, Any]) -> str:
     if snapshot:
         lines.append(f"Base state: {snapshot.get('note', '')}".rstrip())
     lines.extend(f"  {p['name']}: {p['seconds']:.2f} s" for p in verify.get("phases", ()))
+    slowest = sorted(migrations, key=lambda m: -m["seconds"])[:3]
+    if slowest:
+        lines.append(
+            "  slowest: "
+            + ", ".join(f"{m['app_label']}.{m['name']} {m['seconds']:.2f} s" for m in slowest)
+        )
     lines.extend(
         f"IRREVERSIBLE: {i['app_label']}.{i['name']}: {i['operation']}"
         for i in verify.get("irreversible", ())
