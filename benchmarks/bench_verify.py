@@ -8,8 +8,9 @@
     tree, then ``verify --base main --cache DIR`` cold (empty cache) and warm; targets: warm
     <= 10 s and >= 15x faster than ``migrate``; cold <= 1.1x ``migrate``.
 
-Each verify runs in its own process (``--verify-once``), as the CLI would, and is timed from
-the outside; ``migrate`` runs in a copy of the same tree that verify loads.
+Each verify is the ``migration-ci verify`` command in its own process, timed from the outside;
+``migrate`` runs in a copy of the same tree that verify loads (the merged result, with the
+merge migration ``fix`` would write).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from common import (
     BenchmarkError,
     Size,
     Target,
+    find_cli,
     generate_project,
     manage_py,
     print_targets,
@@ -38,58 +40,20 @@ from common import (
 SETTINGS = "benchproject.settings"
 
 
-def merged_inputs(root: Path, base: str | None) -> dict[str, Any]:
-    """What the CLI hands verify: the merged tree's files, merge migrations, new migrations."""
+def merged_inputs(root: Path, base: str | None) -> tuple[dict[str, bytes | None], dict[str, str]]:
+    """The files verify puts into its copy of the tree: the merged result and merge migrations."""
     from migration_ci.check import analyze, open_source
     from migration_ci.config import Config
-    from migration_ci.merge import render_merge
-    from migration_ci.sources import GitTree
+    from migration_ci.pipeline import merged_state
 
-    if base is None:
-        return {"files": {}, "merge_files": {}, "new_migrations": None}
-    merged = open_source(root, base)
-    analysis = analyze(merged, Config())
-    paths = merged.list_paths()
-    contents = merged.read_many(paths)
-    files: dict[str, bytes | None] = {
-        path: data for path, data in contents.items()
-        if not (root / path).is_file() or (root / path).read_bytes() != data
-    }
-    merge_files, new = {}, set(analysis.specs)
-    with GitTree(root, base) as base_tree:
-        new -= set(analyze(base_tree, Config()).specs)
-    for conflict in analysis.result.conflicts:
-        assert conflict.merge_name is not None, conflict.merge_error
-        path = f"{conflict.migrations_dir}/{conflict.merge_name}.py"
-        merge_files[path] = render_merge(
-            conflict.app_label, conflict.merge_name, conflict.merge_dependencies
-        )
-        new.add((conflict.app_label, conflict.merge_name))
-    return {"files": files, "merge_files": merge_files, "new_migrations": sorted(new)}
-
-
-def verify_once(argv: Sequence[str]) -> int:
-    """``--verify-once ROOT [BASE CACHE]``: one verify run, its result as JSON on stdout."""
-    from migration_ci.databases import DatabaseChoice
-    from migration_ci.djangoproject import ProjectSpec
-    from migration_ci.snapshot import BaseState
-    from migration_ci.verify import verify
-
-    root = Path(argv[0])
-    base_ref, cache = (argv[1], Path(argv[2])) if len(argv) > 2 else (None, None)
-    inputs = merged_inputs(root, base_ref)
-    project = ProjectSpec(root, SETTINGS)
-    result = verify(
-        project, database=DatabaseChoice(), files=inputs["files"],
-        merge_files=inputs["merge_files"], new_migrations=inputs["new_migrations"],
-        base=BaseState.from_ref(root, base_ref) if base_ref else None, cache_dir=cache,
-    )
-    print(json.dumps(result.to_dict()))
-    return 0 if result.ok else 1
+    config = Config(base=base)
+    state = merged_state(analyze(open_source(root, base), config), root, root, config)
+    return dict(state.files), dict(state.merge_files)
 
 
 def timed_verify(root: Path, *extra: str) -> tuple[float, dict[str, Any]]:
-    argv = [sys.executable, str(Path(__file__).resolve()), "--verify-once", str(root), *extra]
+    """``migration-ci verify`` (the CLI, in its own process), timed from the outside."""
+    argv = [*find_cli(), "verify", "--settings", SETTINGS, "--format", "json", *extra]
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=root)
     seconds = time.perf_counter() - started
@@ -102,8 +66,8 @@ def timed_migrate(root: Path, base: str | None) -> float:
     """``manage.py migrate`` in a copy of the tree verify loads, on a new SQLite file."""
     from migration_ci.materialize import materialize
 
-    inputs = merged_inputs(root, base)
-    with materialize(root, inputs["files"], inputs["merge_files"]) as copy:
+    files, merge_files = merged_inputs(root, base)
+    with materialize(root, files, merge_files) as copy:
         return time_once(manage_py("migrate", "--noinput"), cwd=copy, ok_codes=(0,))
 
 
@@ -130,8 +94,9 @@ def bench_large(workdir: Path, size: Size) -> None:
     generate_project(root, size)
     cache = workdir / "cache"
     migrate = timed_migrate(root, BASE_BRANCH)
-    cold, cold_result = timed_verify(root, BASE_BRANCH, str(cache))
-    warm, warm_result = timed_verify(root, BASE_BRANCH, str(cache))
+    cache_args = ("--base", BASE_BRANCH, "--cache", str(cache))
+    cold, cold_result = timed_verify(root, *cache_args)
+    warm, warm_result = timed_verify(root, *cache_args)
     if cold_result["snapshot"]["used"] or not warm_result["snapshot"]["used"]:
         raise BenchmarkError(f"Unexpected cache use: {cold_result['snapshot']} / "
                              f"{warm_result['snapshot']}")
@@ -156,8 +121,6 @@ def parse_size(text: str) -> Size:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["--verify-once"]:
-        return verify_once(args_list[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--medium", type=parse_size, default=Size(20, 10))
     parser.add_argument("--large", type=parse_size, default=Size(50, 40))

@@ -96,8 +96,14 @@ def _find_project(args: argparse.Namespace, config: Config, root: Path) -> Proje
 
 
 def _verify_options(args: argparse.Namespace, state: MergedState, root: Path) -> dict[str, Any]:
-    """Snapshot options, once verify takes them (issue: base-state snapshots)."""
-    return {}
+    """Base-state snapshots: only with a base, kept in ``--cache DIR``; ``--full`` rebuilds."""
+    from migration_ci.snapshot import BaseState
+
+    base_sha = state.analysis.result.base_sha
+    if base_sha is None:
+        return {}
+    cache = None if args.no_cache or not args.cache else Path(args.cache).resolve()
+    return {"base": BaseState.from_ref(root, base_sha), "cache_dir": cache, "full": args.full}
 
 
 def _verify(

@@ -186,3 +186,27 @@ def test_both_engines_agree_on_the_merge_with_the_base(example: Path) -> None:
     assert {a: loaded["leaves"][a] for a in static["leaves"]} == static["leaves"]
     del static["leaves"], loaded["leaves"], static["migration_count"], loaded["migration_count"]
     assert loaded == static
+
+
+def test_verify_cache_flags(example: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "snapshots"
+    args = ("verify", "--settings", SETTINGS, "--base", "main", "--format", "json")
+
+    def snapshot(*extra: str) -> dict[str, object]:
+        code, out = run(*args, *extra)
+        assert code == 0, out
+        data = json.loads(out)
+        assert data["ok"] is True
+        return dict(data["snapshot"])
+
+    cold = snapshot("--cache", str(cache))
+    assert cold["used"] is False
+    assert str(cold["note"]).endswith("built the base state from zero and saved a snapshot")
+    assert [p.suffix for p in cache.iterdir()] == [".snapshot"]
+    warm = snapshot("--cache", str(cache))
+    assert (warm["used"], warm["note"], warm["key"]) == (True, "restored from cache", cold["key"])
+    full = snapshot("--cache", str(cache), "--full")
+    assert full["used"] is False
+    assert str(full["note"]).startswith("--full: the cache was not read")
+    off = snapshot("--cache", str(cache), "--no-cache")
+    assert off == {"used": False, "key": None, "note": "cache off (--no-cache); verified from zero"}
