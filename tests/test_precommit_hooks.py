@@ -49,13 +49,10 @@ def hook_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def try_repo(
     repo: GitRepo, source: Path, hook: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    env = isolated_env()
-    env["PRE_COMMIT_HOME"] = str(source.parent / "pre-commit-home")
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
     return subprocess.run(
         [sys.executable, "-m", "pre_commit", "try-repo", str(source), hook, "--verbose", *args],
         cwd=repo.root,
-        env=env,
+        env=pre_commit_env(source),
         capture_output=True,
         text=True,
         check=False,
@@ -92,47 +89,38 @@ def test_static_hook_fails_on_conflict_and_fix_writes_the_merge(
         in failed.stdout
     )
     # --fix writes the merge migration and still fails, so the user stages it.
-    config = repo.root / ".pre-commit-config.yaml"
-    config.write_text(
-        "repos:\n- repo: " + str(hook_source) + "\n  rev: HEAD\n  hooks:\n"
+    env = pre_commit_env(hook_source)
+    rev = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=hook_source, env=env, capture_output=True, text=True,
+        check=True,
+    ).stdout.strip()
+    (repo.root / ".pre-commit-config.yaml").write_text(
+        f"repos:\n- repo: {hook_source}\n  rev: {rev}\n  hooks:\n"
         "  - id: migration-conflicts\n    args: [--fix]\n",
         encoding="utf-8",
     )
     repo.git("add", ".pre-commit-config.yaml")
-    env = isolated_env()
-    env["PRE_COMMIT_HOME"] = str(hook_source.parent / "pre-commit-home")
-    rev = subprocess.run(
-        ["git", "rev-parse", "HEAD"],
-        cwd=hook_source,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("rev: HEAD", f"rev: {rev}"), encoding="utf-8"
-    )
-    fixed = subprocess.run(
-        [sys.executable, "-m", "pre_commit", "run", "migration-conflicts", "--all-files"],
-        cwd=repo.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    fixed = pre_commit_run(repo, env, "migration-conflicts")
     assert fixed.returncode == 1, fixed.stdout + fixed.stderr
     assert (repo.root / "shop/migrations/0003_merge_0002_a_0002_b.py").is_file()
-    again = subprocess.run(
-        [sys.executable, "-m", "pre_commit", "run", "migration-conflicts", "--all-files"],
-        cwd=repo.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    again = pre_commit_run(repo, env, "migration-conflicts")
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def pre_commit_env(source: Path) -> dict[str, str]:
+    env = isolated_env()
+    env["PRE_COMMIT_HOME"] = str(source.parent / "pre-commit-home")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
+    return env
+
+
+def pre_commit_run(
+    repo: GitRepo, env: dict[str, str], hook: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", hook, "--all-files"],
+        cwd=repo.root, env=env, capture_output=True, text=True, check=False, timeout=600,
+    )
 
 
 @pytest.mark.slow
