@@ -388,3 +388,22 @@ def test_comment_carries_verify_plan_sql_and_risk_of_a_real_project(
     assert run.outputs["plan-changed"] == "true"
     after = sorted(p.name for p in checkout.workspace.rglob("*") if ".git" not in p.parts)
     assert [n for n in after if n not in before] == ["migration-ci-report.json"]
+
+
+def test_cache_input_restores_the_base_state_on_the_next_run(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    checkout = make_example_checkout(tmp_path)
+    fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
+    inputs = {"verify": "true", "settings_module": "bookshop.settings", "cache": "true"}
+    first = run_action(tmp_path, checkout, fake, pull_event(checkout), **inputs)
+    assert first.code == 1, first.stderr + first.stdout
+    assert "Base state built from zero: `no snapshot for key " in fake.comments[5][0]["body"]
+    snapshots = list((checkout.workspace / ".migration-ci-cache").iterdir())
+    assert [p.suffix for p in snapshots] == [".snapshot"]
+    second = run_action(tmp_path, checkout, fake, pull_event(checkout), **inputs)
+    assert second.code == 1, second.stderr + second.stdout
+    [sticky] = fake.comments[5]
+    assert "Base state restored from a snapshot: `restored from cache`." in sticky["body"]
+    assert "restore_base" in sticky["body"]
+    assert "Base state restored from a snapshot" in second.summary
