@@ -7,6 +7,7 @@ be tested with literals and results can be compared and serialised.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 Key = tuple[str, str]
@@ -42,7 +43,7 @@ class MigrationSpec:
     operations: tuple[OperationSpec, ...] = ()
     warnings: tuple[str, ...] = ()  # "path:line: message" for values that were not literal
 
-    @property
+    @cached_property  # read for every edge of the graph: computed once per spec
     def key(self) -> Key:
         return (self.app_label, self.name)
 
