@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 SUPPORTED_VENDORS = ("sqlite", "postgresql", "mysql")
+NO_CACHE_NOTE = "no snapshot cache (--cache DIR not given, or --no-cache); verified from zero"
 DEFAULT_SQLITE = {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}
 
 
@@ -233,7 +234,7 @@ def describe_snapshot(
         return step.outcome.to_dict()
     if base is None:
         return None
-    return {"used": False, "key": None, "note": "cache off (--no-cache); verified from zero"}
+    return {"used": False, "key": None, "note": NO_CACHE_NOTE}
 
 
 def resolve_database(session: WorkerSession, choice: DatabaseChoice) -> ResolvedDatabase:

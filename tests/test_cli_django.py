@@ -209,4 +209,6 @@ def test_verify_cache_flags(example: Path, tmp_path: Path) -> None:
     assert full["used"] is False
     assert str(full["note"]).startswith("--full: the cache was not read")
     off = snapshot("--cache", str(cache), "--no-cache")
-    assert off == {"used": False, "key": None, "note": "cache off (--no-cache); verified from zero"}
+    assert off == {"used": False, "key": None, "note": (
+        "no snapshot cache (--cache DIR not given, or --no-cache); verified from zero"
+    )}

@@ -121,8 +121,10 @@ def test_warm_run_restores_the_base_and_applies_only_the_branch(
     scenario.add_price()
     full, cold, warm = three_runs(scenario, engine)
     assert full.ok
-    assert full.snapshot == {"used": False, "key": None,
-                             "note": "cache off (--no-cache); verified from zero"}
+    assert full.snapshot == {
+        "used": False, "key": None,
+        "note": "no snapshot cache (--cache DIR not given, or --no-cache); verified from zero",
+    }
     key = cold.snapshot["key"] if cold.snapshot else None
     assert cold.snapshot == {
         "used": False, "key": key,
