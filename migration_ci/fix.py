@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +94,8 @@ def format_files(paths: Sequence[Path]) -> None:
     """Run black on the new files exactly as makemigrations does (when black is on PATH)."""
     from django.core.management.utils import run_formatters
 
-    run_formatters([os.fspath(p) for p in paths], stderr=sys.stderr)
+    # Django 5.2 also takes stderr= (default sys.stderr); 4.2 takes only the paths.
+    run_formatters([os.fspath(p) for p in paths])
 
 
 def rebase_conflicts(

@@ -105,10 +105,21 @@ def spec_from_migration(migration: Any, project_dir: Path) -> MigrationSpec:
     )
 
 
+def formatted_description(operation: Any) -> str:
+    """Django 5.1+'s ``formatted_description()``; before 5.1, ``describe()`` with the same
+    category symbol 5.1 gives that operation (``?`` when unknown)."""
+    formatted = getattr(operation, "formatted_description", None)
+    if formatted is not None:
+        return str(formatted())
+    from migration_ci.parse import OPERATIONS
+
+    symbol = OPERATIONS.get(type(operation).__name__, ("?",))[0]
+    return f"{symbol} {operation.describe()}"
+
+
 def operation_spec(operation: Any) -> OperationSpec:
-    describe = getattr(operation, "formatted_description", None)  # Django 5.1+
     try:
-        description = describe() if describe else operation.describe()
+        description = formatted_description(operation)
     except Exception:  # third-party describe() bugs must not stop a check
         description = f"? {type(operation).__name__}"
     model = getattr(operation, "model_name", None) or getattr(operation, "name", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import signal
@@ -214,7 +215,13 @@ def test_refuses_existing_database_not_made_by_the_tool(engine: Engine) -> None:
     ("url", "label"),
     [
         pytest.param("postgres://someone@127.0.0.1:1/shop", "PostgreSQL", id="postgresql"),
-        pytest.param("mysql://someone@127.0.0.1:1/shop", "MySQL/MariaDB", id="mysql"),
+        pytest.param(
+            "mysql://someone@127.0.0.1:1/shop", "MySQL/MariaDB", id="mysql",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("MySQLdb") is None,
+                reason="mysqlclient is not installed (pip install 'django-migration-ci[mysql]')",
+            ),
+        ),
     ],
 )
 def test_unreachable_server_names_address_and_fix(url: str, label: str) -> None:
@@ -227,6 +234,20 @@ def test_unreachable_server_names_address_and_fix(url: str, label: str) -> None:
     assert message.endswith(
         "Start the server, or pass --database-url with the right host, port, user and password "
         "(--database-url sqlite:// verifies on SQLite)."
+    )
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("MySQLdb") is not None, reason="mysqlclient is installed"
+)
+def test_missing_driver_says_how_to_install_it() -> None:
+    config = DatabaseChoice(url="mysql://someone@127.0.0.1:1/shop").url_settings()
+    assert config is not None
+    with pytest.raises(DatabaseError) as info, throwaway_database(config):
+        pass
+    assert str(info.value) == (
+        "MySQL/MariaDB needs mysqlclient, which is not installed. "
+        "pip install 'django-migration-ci[mysql]'"
     )
 
 

@@ -273,7 +273,7 @@ def test_no_common_ancestor(items: list[MigrationSpec], message: str) -> None:
 
 
 def test_render_merge_without_header() -> None:
-    assert render_merge("shop", "0008_merge", [("shop", "0007_b"), ("shop", "0007_a")],
+    assert render_merge("shop", "0008_merge", [("shop", "0007_a"), ("shop", "0007_b")],
                         include_header=False) == (
         "from django.db import migrations\n\n\n"
         "class Migration(migrations.Migration):\n\n"
