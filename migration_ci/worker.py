@@ -23,10 +23,10 @@ from typing import Any
 
 COMMANDS: dict[str, str] = {
     "databases": "migration_ci.worker:list_databases",
-    "verify": "migration_ci.verify:worker_verify",
+    "verify": "migration_ci.verify_worker:worker_verify",
     "plan": "migration_ci.plan_collect:collect",
     "snapshot_facts": "migration_ci.snapshot:worker_facts",
-    "build_base": "migration_ci.verify:worker_build_base",
+    "build_base": "migration_ci.verify_worker:worker_build_base",
 }
 """Command name -> ``module:function``, imported only when asked for. Each function takes
 the request payload (with ``database_alias`` added) and returns JSON-able data."""

@@ -1,0 +1,328 @@
+"""The worker side of verify: runs in the user's project with Django set up.
+
+``migration_ci.worker`` dispatches ``verify`` and ``build_base`` here; the glue that starts the
+worker and reads its answers is ``migration_ci.verify``. Every answer is plain JSON data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from migration_ci.snapshot import base_targets, find_base_keys, module_path
+from migration_ci.specs import Key
+
+
+def worker_verify(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Forward on the database, then the round trip over ``round_trip``, then missing changes.
+
+    Forward applies what the database does not have yet: everything on a fresh database.
+    ``payload``: ``{"database_alias", "round_trip": [[app, name], ...] | None,
+    "missing_changes": bool, "root": dir paths are relative to}``.
+    """
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection = connections[payload["database_alias"]]
+    tracker = Tracker(str(payload.get("root") or "."))
+    executor = MigrationExecutor(connection, progress_callback=tracker.progress)
+    answer: dict[str, Any] = {"phases": [], "migrations": [], "failure": None,
+                              "irreversible": [], "missing_changes": []}
+    with connection.execute_wrapper(tracker.record_sql):
+        state = tracker.run(answer, "forward", lambda: migrate_forward(executor, tracker))
+        if answer["failure"] is None and payload.get("round_trip") is not None:
+            keys = {(str(app), str(name)) for app, name in payload["round_trip"]}
+            round_trip(executor, tracker, answer, keys)
+    if state is not None and payload.get("missing_changes", True):
+        started = time.perf_counter()
+        answer["missing_changes"] = find_missing_changes(executor.loader, state)
+        answer["phases"].append(phase("missing_changes", started))
+    answer["migrations"] = tracker.timings
+    if payload.get("describe_schema"):
+        answer["schema"] = read_schema(connection)
+    return answer
+
+
+def read_schema(connection: Any) -> dict[str, Any]:
+    """Tables with their columns and constraints, and the applied migrations: comparable
+    between two databases of the same engine."""
+    introspection = connection.introspection
+    with connection.cursor() as cursor:
+        tables = {}
+        for table in sorted(introspection.table_names(cursor)):
+            columns = [
+                [c.name, str(c.type_code), c.null_ok, c.default is not None]
+                for c in introspection.get_table_description(cursor, table)
+            ]
+            constraints = {
+                name: json_constraint(value)
+                for name, value in introspection.get_constraints(cursor, table).items()
+            }
+            tables[table] = {"columns": columns, "constraints": constraints}
+        cursor.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
+        applied = [list(row) for row in cursor.fetchall()]
+    return {"tables": tables, "applied": applied}
+
+
+def json_constraint(value: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: list(item) if isinstance(item, tuple) else item
+            for key, item in sorted(value.items()) if key != "definition"}
+
+
+def worker_build_base(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply only the base's migrations (those loaded from ``base_modules``) on the fresh
+    database, in the order Django gives them: the base state, as the base would build it.
+
+    ``payload``: ``{"database_alias", "root", "base_modules": [project-relative paths]}``.
+    """
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection = connections[payload["database_alias"]]
+    root = str(payload["root"])
+    tracker = Tracker(root)
+    executor = MigrationExecutor(connection, progress_callback=tracker.progress)
+    paths = {key: module_path(migration, Path(root).resolve())
+             for key, migration in executor.loader.disk_migrations.items()}
+    keys = find_base_keys(paths, payload["base_modules"])
+    targets = base_targets(executor.loader.graph, keys)
+    plan = executor.migration_plan(targets)
+    tracker.watch(migration for migration, _ in plan)
+    answer: dict[str, Any] = {"phases": [], "migrations": [], "failure": None}
+    tracker.timing = True
+    with connection.execute_wrapper(tracker.record_sql):
+        tracker.run(answer, "build_base", lambda: executor.migrate(targets, plan=plan))
+    answer["migrations"] = tracker.timings
+    return answer
+
+
+def migrate_forward(executor: Any, tracker: Tracker) -> Any:
+    """What ``migrate`` does for the migrations not yet applied; returns the final state."""
+    targets = executor.loader.graph.leaf_nodes()
+    plan = executor.migration_plan(targets)
+    tracker.watch(migration for migration, _ in plan)
+    tracker.timing = True
+    try:
+        return executor.migrate(targets, plan=plan)
+    finally:
+        tracker.timing = False
+
+
+def round_trip(executor: Any, tracker: Tracker, answer: dict[str, Any], keys: set[Key]) -> None:
+    """Unapply ``keys`` (except irreversible ones and what they need), then apply them again.
+
+    Each phase is its own plan of only backwards or only forwards steps, in the order Django
+    applies the full graph; a failure stops the trip and is reported.
+    """
+    keys = complete_new_set(executor.loader, keys)
+    graph = executor.loader.graph
+    irreversible = find_irreversible(graph, keys)
+    answer["irreversible"] = [
+        {"app_label": key[0], "name": key[1], "operation": op} for key, op in irreversible
+    ]
+    blocked = {n for key, _ in irreversible for n in graph.forwards_plan(key) if n in keys}
+    full = executor.migration_plan(graph.leaf_nodes(), clean_start=True)
+    order = [m for m, _ in full if m.app_label is not None and (m.app_label, m.name) in keys
+             and (m.app_label, m.name) not in blocked]
+    if not order:
+        return
+    tracker.watch(order)
+    for name, plan in (("backward", [(m, True) for m in reversed(order)]),
+                       ("reapply", [(m, False) for m in order])):
+        # The loader's applied set dates from its creation; the executor plans from it.
+        executor.loader.applied_migrations = executor.recorder.applied_migrations()
+        if name == "backward":
+            tracker.run(answer, name, lambda plan=plan: unapply_all(executor, plan))
+        else:
+            tracker.run(answer, name, lambda plan=plan: executor.migrate([], plan=plan))
+        if answer["failure"] is not None:
+            return
+
+
+def unapply_all(executor: Any, plan: list[tuple[Any, bool]]) -> None:
+    """``executor.migrate`` for a plan of backwards steps, with the same states, rendered
+    only when a migration is unapplied.
+
+    Django's ``_migrate_all_backwards`` renders the project state at the first migration to
+    unapply and then mutates the rendered state through every later applied migration, and
+    again afterwards for a final state nobody here needs: minutes on a long history when
+    the new migrations sit early in the plan. Each state before a migration is the same
+    (the applied migrations before it, in full-plan order); it is kept unrendered.
+    """
+    graph = executor.loader.graph
+    executor.recorder.ensure_schema()
+    full_plan = executor.migration_plan(graph.leaf_nodes(), clean_start=True)
+    to_run = {migration for migration, _ in plan}
+    applied = {graph.nodes[key] for key in executor.loader.applied_migrations
+               if key in graph.nodes}
+    states = {}
+    state = executor._create_project_state()
+    for migration, _ in full_plan:
+        if not to_run:
+            break
+        if migration in to_run:
+            states[migration] = state
+            state = migration.mutate_state(state, preserve=True)
+            to_run.remove(migration)
+        elif migration in applied:
+            migration.mutate_state(state, preserve=False)
+    for migration, _ in plan:
+        executor.unapply_migration(states[migration], migration)
+    executor.check_replacements()
+
+
+def complete_new_set(loader: Any, keys: set[Key]) -> set[Key]:
+    """``keys`` as the loaded graph holds them: a squash stands for the new migrations it
+    replaces, and descendants of a new migration are new (they cannot be on the base)."""
+    graph = loader.graph
+    replaced = set()
+    for squash, migration in loader.replacements.items():
+        if set(migration.replaces) & keys:
+            replaced |= set(migration.replaces)
+            if squash in graph.nodes:
+                keys = keys | {squash}
+    unknown = sorted(keys - set(graph.nodes) - replaced)
+    if unknown:
+        from migration_ci.errors import GraphError
+
+        raise GraphError(
+            f"Migrations given as new are not in the project's migration graph: "
+            f"{', '.join('.'.join(key) for key in unknown)}.",
+            "Pass the migrations of the merged graph that the base graph does not hold.",
+        )
+    closed = keys & set(graph.nodes)
+    stack = list(closed)
+    while stack:
+        for child in graph.node_map[stack.pop()].children:
+            if child.key not in closed:
+                closed.add(child.key)
+                stack.append(child.key)
+    return closed
+
+
+def find_irreversible(graph: Any, keys: Collection[Key]) -> list[tuple[Key, str]]:
+    return [
+        (key, operation.describe())
+        for key in sorted(keys)
+        for operation in graph.nodes[key].operations
+        if not operation.reversible
+    ]
+
+
+def find_missing_changes(loader: Any, state: Any) -> list[dict[str, str]]:
+    """The changes ``makemigrations --check --dry-run`` would write, never asking anything."""
+    from django.apps import apps
+    from django.db.migrations.autodetector import MigrationAutodetector
+    from django.db.migrations.questioner import MigrationQuestioner
+    from django.db.migrations.state import ProjectState
+
+    # The base questioner answers every question with its default, where the non-interactive
+    # one would sys.exit() on a NOT NULL field without a default.
+    questioner = MigrationQuestioner(specified_apps=set(), dry_run=True)
+    detector = MigrationAutodetector(state, ProjectState.from_apps(apps), questioner)
+    changes = detector.changes(graph=loader.graph)
+    return [
+        {"app_label": app_label, "description": describe_change(operation)}
+        for app_label in sorted(changes)
+        for migration in changes[app_label]
+        for operation in migration.operations
+    ]
+
+
+def describe_change(operation: Any) -> str:
+    """``formatted_description()`` (Django 5.1+), e.g. "+ Add field sku to product"."""
+    formatted = getattr(operation, "formatted_description", None)
+    return str(formatted()) if formatted else f"~ {operation.describe()}"
+
+
+def phase(name: str, started: float) -> dict[str, Any]:
+    return {"name": name, "seconds": round(time.perf_counter() - started, 3)}
+
+
+class Tracker:
+    """Knows which migration and operation are running and the SQL statement that failed."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.timing = False
+        self.timings: list[dict[str, Any]] = []
+        self.migration: Any = None
+        self.operation: tuple[int, Any] | None = None
+        self.failed_sql: str | None = None
+        self.started = 0.0
+
+    def progress(self, action: str, migration: Any = None, fake: bool = False) -> None:
+        """``MigrationExecutor``'s progress_callback."""
+        if action in ("apply_start", "unapply_start"):
+            self.migration, self.operation, self.failed_sql = migration, None, None
+            self.started = time.perf_counter()
+        elif action == "apply_success" and self.timing:
+            seconds = round(time.perf_counter() - self.started, 4)
+            self.timings.append(
+                {"app_label": migration.app_label, "name": migration.name, "seconds": seconds}
+            )
+
+    def record_sql(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        """``connection.execute_wrapper``: keep the statement that raised."""
+        try:
+            return execute(sql, params, many, context)
+        except Exception:
+            self.failed_sql = f"{sql}  -- params: {params!r}" if params else str(sql)
+            raise
+
+    def watch(self, migrations: Any) -> None:
+        """Hook each operation's database methods to know which one is running."""
+        for migration in migrations:
+            for index, operation in enumerate(migration.operations):
+                if "database_forwards" not in vars(operation):
+                    for method in ("database_forwards", "database_backwards"):
+                        setattr(operation, method, self.hook(index, operation, method))
+
+    def hook(self, index: int, operation: Any, method: str) -> Any:
+        original = getattr(operation, method)
+
+        def hooked(*args: Any, **kwargs: Any) -> Any:
+            self.operation = (index, operation)
+            result = original(*args, **kwargs)
+            self.operation = None  # an error after this (deferred SQL) is the migration's
+            return result
+
+        return hooked
+
+    def run(self, answer: dict[str, Any], name: str, step: Any) -> Any:
+        """Run one phase, timing it; a failure goes into ``answer["failure"]``."""
+        started = time.perf_counter()
+        try:
+            return step()
+        except (Exception, SystemExit) as exc:  # the user's migrations may raise anything
+            answer["failure"] = self.describe_failure(exc, "backward" if name == "backward"
+                                                      else "forward")
+            return None
+        finally:
+            answer["phases"].append(phase(name, started))
+
+    def describe_failure(self, error: BaseException, direction: str) -> dict[str, Any]:
+        import inspect
+        import os
+
+        migration, operation = self.migration, self.operation
+        path = None
+        if migration is not None:
+            source = inspect.getsourcefile(type(migration))
+            path = os.path.relpath(source, self.root).replace(os.sep, "/") if source else None
+        described = None
+        if operation is not None:
+            index, op = operation
+            count = len(migration.operations)
+            described = f"{type(op).__name__} ({index + 1} of {count}): {op.describe()}"
+        return {
+            "app_label": getattr(migration, "app_label", None),
+            "name": getattr(migration, "name", None),
+            "path": path,
+            "operation": described,
+            "error": f"{type(error).__name__}: {str(error).strip()}",
+            "sql": self.failed_sql,
+            "direction": direction,
+        }
