@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import posixpath
+import shlex
 import sys
 import traceback
 from collections.abc import Sequence
@@ -13,12 +14,14 @@ from pathlib import Path
 from typing import TextIO
 
 from migration_ci import __version__
-from migration_ci.config import STRATEGIES, Config, load_config
+from migration_ci.config import CONFIG_FILE, STRATEGIES, Config, check_auth_user_model, load_config
 from migration_ci.errors import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_UNEXPECTED,
+    ConfigError,
+    FixError,
     MigrationCIError,
 )
 
@@ -67,6 +70,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         "--base", metavar="REF", help="judge the merge of this tree with REF (e.g. origin/main)"
     )
     parser.add_argument(
+        "--default-base",
+        metavar="REF",
+        help="the base when neither --base nor .migration-ci.yml names one (pre-push hook)",
+    )
+    parser.add_argument(
         "--head",
         metavar="REF",
         help="read this branch's files from commit REF instead of the working tree",
@@ -104,6 +112,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except KeyboardInterrupt:
         print("migration-ci: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `migration-ci check | head -1`: the reader left, as in a shell
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except Exception as exc:  # the one place that catches everything: report, don't crash
         if os.environ.get("MIGRATION_CI_DEBUG"):
             traceback.print_exc()
@@ -166,16 +178,48 @@ def load_settings(args: argparse.Namespace, roots: Roots) -> Config:
     ``paths`` come back relative to the repository, like every path the sources list.
     """
     config = load_config(roots.project)
+    for path in config.paths:
+        if not (roots.project / path).is_dir():
+            raise ConfigError(
+                f"{CONFIG_FILE}: 'paths' names {path!r}, which is not a folder in "
+                f"'{roots.project}'.",
+                "Fix the path or remove it: a check of nothing would always pass.",
+            )
+    if args.auth_user_model is not None:
+        check_auth_user_model(args.auth_user_model, "--auth-user-model")
     config = config.override(paths=roots.scan_paths(config.paths)).override(
         base=args.base,
         settings=args.settings,
-        project_dir=args.project_dir,
+        project_dir=args.project_dir or _cwd_below(roots.project),
         auth_user_model=args.auth_user_model,
         strategy=getattr(args, "strategy", None),
     )
+    if config.base is None and args.default_base:
+        config = config.override(base=args.default_base)
     if config.settings is None and os.environ.get("DJANGO_SETTINGS_MODULE"):
         config = config.override(settings=os.environ["DJANGO_SETTINGS_MODULE"])
     return config
+
+
+def _cwd_below(project: Path) -> str | None:
+    """Run from a sub-folder (where manage.py lives), the project is loaded from there."""
+    cwd = Path.cwd().resolve()
+    if cwd != project and cwd.is_relative_to(project):
+        return cwd.relative_to(project).as_posix()
+    return None
+
+
+def fix_hint(args: argparse.Namespace, roots: Roots, base: str | None, result: object) -> str:
+    """The command that fixes ``result``'s conflicts, run where the user is."""
+    from migration_ci.specs import CheckResult
+
+    assert isinstance(result, CheckResult)
+    command = "migration-ci fix"
+    if args.root:
+        command += f" --root {shlex.quote(args.root)}"
+    if base and any(leaf.side == "base" for c in result.conflicts for leaf in c.leaves):
+        return f"git merge {shlex.quote(base)} && {command}"
+    return command
 
 
 def use_django_engine(args: argparse.Namespace, config: Config) -> bool:
@@ -193,6 +237,12 @@ def _check_or_fix(args: argparse.Namespace, out: TextIO) -> int:
 
     roots = resolve_roots(args)
     config = load_settings(args, roots)
+    writes_fix = args.command == "fix" or args.fix
+    if writes_fix and args.head:
+        raise ConfigError(
+            f"fix writes into the working tree, so it cannot take --head {args.head!r}.",
+            f"Check out {args.head!r} first (git switch), then run migration-ci fix.",
+        )
     source = open_source(roots.repo, config.base, args.head)
     if use_django_engine(args, config):
         assert config.settings is not None
@@ -200,13 +250,13 @@ def _check_or_fix(args: argparse.Namespace, out: TextIO) -> int:
     else:
         analysis = analyze(source, config)
     result = analysis.result
-    writes_fix = args.command == "fix" or args.fix
-    render = {"text": report.render_text, "json": report.render_json}.get(args.format)
+    hint = fix_hint(args, roots, config.base, result)
     if args.format == "github":
-        out.write(report.render_github(result))
-    elif not (writes_fix and args.format == "text"):
-        assert render is not None
-        out.write(render(result))
+        out.write(report.render_github(result, fix_command=hint))
+    elif args.format == "json":
+        out.write(report.render_json(result))
+    elif not writes_fix:
+        out.write(report.render_text(result, fix_command=hint))
     if not writes_fix:
         return EXIT_FINDINGS if result.has_conflicts else EXIT_OK
     return _write_fix(analysis, roots.repo, config, out, quiet=args.format != "text")
@@ -224,15 +274,30 @@ def _write_fix(analysis: object, root: Path, config: Config, out: TextIO, *, qui
             out.write(report.summary_line(result))
             out.write("\n")
         return EXIT_OK
+    for conflict in result.conflicts:
+        for leaf in conflict.leaves:
+            if leaf.side == "base":
+                raise FixError(
+                    f"{conflict.app_label}.{leaf.name} is only on {config.base!r}, so a fix "
+                    "written now would depend on a file this branch does not have.",
+                    f"Merge it into this branch first (git merge {config.base}), then run: "
+                    "migration-ci fix",
+                )
+    fixable = [c for c in result.conflicts if c.merge_name]
+    if not fixable:
+        raise FixError(result.conflicts[0].merge_error or "Django cannot merge these leaves.")
     if not quiet:
         out.write(report.render_text(result))
     fixed = fix_conflicts(
-        root, result.conflicts, analysis.specs, strategy=config.strategy, graph=analysis.graph
+        root, fixable, analysis.specs, strategy=config.strategy, graph=analysis.graph
     )
     if not quiet:
         for path in fixed.written:
             out.write(f"Wrote {path}\n")
         for old, new in fixed.renamed:
             out.write(f"Renamed {old} -> {new}\n")
+        for conflict in result.conflicts:
+            if not conflict.merge_name:
+                out.write(f"Not fixed: app {conflict.app_label!r}: {conflict.merge_error}\n")
         out.write("Review and commit the new files (git add them), then push.\n")
     return EXIT_FINDINGS

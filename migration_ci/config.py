@@ -92,14 +92,20 @@ def _coerce(key: str, value: object) -> object:
         )
     if name == "strategy" and value not in STRATEGIES:
         raise ConfigError(f"{CONFIG_FILE}: 'strategy' is {value!r}.", "Use one of: merge, rebase.")
-    if name == "auth_user_model" and (not isinstance(value, str) or value.count(".") != 1):
-        raise ConfigError(
-            f"{CONFIG_FILE}: 'auth-user-model' is {value!r}.",
-            "Use Django's 'app_label.ModelName' form, e.g. 'accounts.User'.",
-        )
+    if name == "auth_user_model":
+        check_auth_user_model(value, f"{CONFIG_FILE}: 'auth-user-model'")
     if not isinstance(value, str):
         raise ConfigError(f"{CONFIG_FILE}: {key!r} must be a string, got {value!r}.")
     return cast(object, value)
+
+
+def check_auth_user_model(value: object, where: str) -> None:
+    """AUTH_USER_MODEL is 'app_label.ModelName', as Django requires."""
+    if not isinstance(value, str) or value.count(".") != 1 or "" in value.split("."):
+        raise ConfigError(
+            f"{where} is {value!r}.",
+            "Use Django's 'app_label.ModelName' form, e.g. 'accounts.User'.",
+        )
 
 
 def _one_line(exc: Exception) -> str:

@@ -77,8 +77,15 @@ def summary_line(result: CheckResult, fix_command: str = "migration-ci fix") -> 
         )
     n = len(result.conflicts)
     apps = f"{n} app{'s' * (n != 1)} with conflicting migrations."
-    if all(c.merge_error for c in result.conflicts):
+    unfixable = [c.app_label for c in result.conflicts if c.merge_error]
+    if len(unfixable) == n:
         return f"{apps} Django cannot merge them: resolve by hand as described above."
+    if unfixable:
+        fixable = [c.app_label for c in result.conflicts if not c.merge_error]
+        return (
+            f"{apps} Run: {fix_command} (fixes {', '.join(fixable)}); resolve "
+            f"{', '.join(unfixable)} by hand as described above."
+        )
     return f"{apps} Run: {fix_command}"
 
 

@@ -86,9 +86,10 @@ def test_base_conflict_reports_sides_and_branches(
         "    + Add field sku to product\n"
         "  warning: both 0003_colour and 0003_sku change model product: a merge migration "
         "resolves the graph, not that clash. Check the combined schema by hand.\n"
-        "  Fix: migration-ci fix (writes shop/migrations/0004_merge_0003_colour_0003_sku.py)\n"
+        "  Fix: git merge main && migration-ci fix (writes "
+        "shop/migrations/0004_merge_0003_colour_0003_sku.py)\n"
         "\n"
-        "1 app with conflicting migrations. Run: migration-ci fix\n"
+        "1 app with conflicting migrations. Run: git merge main && migration-ci fix\n"
     )
 
 
@@ -137,12 +138,12 @@ def test_github_annotations_point_at_leaf_files(
     title = "title=Conflicting migrations"
     message = (
         "Conflicting migrations in app 'shop': 0003_colour (main), 0003_sku (this branch). "
-        "Run: migration-ci fix"
+        "Run: git merge main && migration-ci fix"
     )
     assert out.splitlines() == [
         f"::error file=shop/migrations/0003_colour.py,line=1,{title}::{message}",
         f"::error file=shop/migrations/0003_sku.py,line=1,{title}::{message}",
-        "1 app with conflicting migrations. Run: migration-ci fix",
+        "1 app with conflicting migrations. Run: git merge main && migration-ci fix",
     ]
 
 
@@ -266,3 +267,85 @@ def test_demo_runs_the_main_job_offline() -> None:
     assert "Verify: OK.\n" in text
     assert "+ shop.0007_add_sku\n" in text
     assert "+ contenttypes" not in text
+
+
+def test_fix_refuses_while_a_leaf_is_only_on_the_base(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    forked(repo)
+    code, _ = run(repo.root, "fix", "--base", "main", monkeypatch=monkeypatch)
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "migration-ci: shop.0003_colour is only on 'main', so a fix written now would depend "
+        "on a file this branch does not have. Merge it into this branch first "
+        "(git merge main), then run: migration-ci fix\n"
+    )
+    assert not list((repo.root / "shop/migrations").glob("0004_*"))
+
+
+@pytest.mark.parametrize(
+    ("setup", "argv", "message"),
+    [
+        pytest.param(
+            None, ["fix", "--head", "main"],
+            "migration-ci: fix writes into the working tree, so it cannot take --head 'main'. "
+            "Check out 'main' first (git switch), then run migration-ci fix.\n",
+            id="fix with --head",
+        ),
+        pytest.param(
+            ("paths: [nope]\n"), ["check"],
+            "migration-ci: .migration-ci.yml: 'paths' names 'nope', which is not a folder in "
+            "'{root}'. Fix the path or remove it: a check of nothing would always pass.\n",
+            id="paths that do not exist",
+        ),
+        pytest.param(
+            None, ["check", "--auth-user-model", "User"],
+            "migration-ci: --auth-user-model is 'User'. Use Django's 'app_label.ModelName' "
+            "form, e.g. 'accounts.User'.\n",
+            id="auth user model flag",
+        ),
+    ],
+)
+def test_more_bad_input(
+    repo: GitRepo,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    setup: str | None,
+    argv: list[str],
+    message: str,
+) -> None:
+    shop_history(repo)
+    if setup:
+        repo.write(".migration-ci.yml", setup)
+    code, out = run(repo.root, *argv, monkeypatch=monkeypatch)
+    assert (code, out) == (2, "")
+    assert capsys.readouterr().err == message.format(root=repo.root)
+
+
+def test_default_base_applies_only_when_no_base_is_configured(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forked(repo)
+    assert run(repo.root, "check", "--default-base", "main", monkeypatch=monkeypatch)[0] == 1
+    repo.write(".migration-ci.yml", "base: feature\n")
+    assert run(repo.root, "check", "--default-base", "main", monkeypatch=monkeypatch)[0] == 0
+
+
+def test_fix_writes_what_it_can_and_names_what_it_cannot(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop_history(repo)
+    repo.write("shop/migrations/0003_a.py", migration([("shop", "0002_product")]))
+    repo.write("shop/migrations/0003_b.py", migration([("shop", "0002_product")]))
+    repo.write("users/__init__.py", "")
+    repo.write("users/migrations/__init__.py", "")
+    repo.write("users/migrations/0001_one.py", migration())
+    repo.write("users/migrations/0001_two.py", migration())
+    code, out = run(repo.root, "fix", monkeypatch=monkeypatch)
+    assert code == 1
+    assert "Wrote shop/migrations/0004_merge_0003_a_0003_b.py\n" in out
+    assert (
+        "Not fixed: app 'users': Migrations 0001_one and 0001_two in app 'users' share no "
+        "common ancestor"
+    ) in out
+    assert not list((repo.root / "users/migrations").glob("0002_*"))

@@ -70,3 +70,11 @@ def test_github_format_cannot_inject_a_workflow_command() -> None:
 )
 def test_summary_line(conflicts: tuple[Conflict, ...], expected: str) -> None:
     assert summary_line(CheckResult("static", conflicts)) == expected
+
+
+def test_summary_line_of_fixable_and_unfixable_apps() -> None:
+    result = CheckResult("static", (conflict("shop"), conflict("users", error="no ancestor")))
+    assert summary_line(result) == (
+        "2 apps with conflicting migrations. Run: migration-ci fix (fixes shop); resolve users "
+        "by hand as described above."
+    )
