@@ -6,12 +6,14 @@ live in the pure core (scan, parse, graph, merge).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Literal, TypeVar
 
-from migration_ci import scan
+from migration_ci import git, scan
 from migration_ci.config import Config
 from migration_ci.graph import Graph
 from migration_ci.merge import describe_conflicts
@@ -62,6 +64,27 @@ def analyze(source: Source, config: Config) -> Analysis:
     return _finish("static", graph, {s.key: s for s in specs}, packages, source)
 
 
+def head_commit(source: Source) -> str | None:
+    """The commit a source reads this branch from (``--head``); None for the working tree."""
+    if isinstance(source, GitTree):
+        return source.sha
+    if isinstance(source, MergedTree):
+        return source.head_commit
+    return None
+
+
+@contextmanager
+def loadable_project(repo: Path, head: str | None, project_dir: Path) -> Iterator[Path]:
+    """The project folder Django loads: the working tree's, or with ``--head`` that commit's
+    files written to a temporary folder (the working tree is never touched)."""
+    if head is None:
+        yield project_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="migration-ci-head-") as tmp:
+        git.export_tree(repo, head, Path(tmp))
+        yield Path(tmp) / project_dir.resolve().relative_to(repo.resolve())
+
+
 def analyze_loaded(source: Source, settings: str, project_dir: Path) -> Analysis:
     """Django-loaded engine: the project's own loader gives the graph.
 
@@ -73,11 +96,12 @@ def analyze_loaded(source: Source, settings: str, project_dir: Path) -> Analysis
 
     overlay = source.overlay()[0] if isinstance(source, MergedTree) else {}
     files = project_relative(overlay, source.root, project_dir)
-    if files:
-        with materialize(project_dir, files) as copy:
-            graph, specs = load_project_graph(settings, copy)
-    else:
-        graph, specs = load_project_graph(settings, project_dir)
+    with loadable_project(Path(source.root), head_commit(source), project_dir) as loadable:
+        if files:
+            with materialize(loadable, files) as copy:
+                graph, specs = load_project_graph(settings, copy)
+        else:
+            graph, specs = load_project_graph(settings, loadable)
     prefix = project_dir.resolve().relative_to(Path(source.root).resolve()).as_posix()
     if prefix != ".":
         specs = {k: replace(s, path=f"{prefix}/{s.path}") for k, s in specs.items()}

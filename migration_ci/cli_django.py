@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 from migration_ci.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
 
 if TYPE_CHECKING:  # the real imports are in the commands: building the parser stays cheap
-    from migration_ci.check import Analysis
     from migration_ci.config import Config
     from migration_ci.databases import DatabaseChoice
     from migration_ci.djangoproject import ProjectSpec
@@ -121,11 +120,11 @@ def _verify(
         project, database, state, missing_changes=not args.skip_missing_changes,
         **_verify_options(args, state, project.project_dir),
     )
-    data = result.to_dict()
+    data = {**result.to_dict(), "text_conflicts": list(state.text_conflicts)}
     if args.format == "json":
         out.write(json.dumps(data, indent=2) + "\n")
     else:
-        out.write(_conflict_note(state.analysis))
+        out.write(_merged_notes(state, "verified"))
         out.write(report.render_verify_text(data))
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
@@ -152,7 +151,7 @@ def _plan(
     elif args.format == "markdown":
         out.write(plan_render.render_markdown(plan))
     else:
-        out.write(_conflict_note(state.analysis))
+        out.write(_merged_notes(state, "planned"))
         out.write(plan_render.render_text(plan, sql=args.sql))
     return EXIT_FINDINGS if plan.gone else EXIT_OK
 
@@ -180,6 +179,8 @@ def _report(
         state.analysis, working_directory=args.working_directory,
         verify_result=verified, plan=planned,
     )
+    if document["verify"] is not None:
+        document["verify"]["text_conflicts"] = list(state.text_conflicts)
     if args.format == "json":
         out.write(json.dumps(document, indent=2) + "\n")
     elif args.format == "markdown":
@@ -188,6 +189,7 @@ def _report(
         out.write(render_summary(document))
     else:
         out.write(report.render_text(state.analysis.result))
+        out.write(_merged_notes(state, "verified"))
         if verified is not None:
             out.write(report.render_verify_text(document["verify"]))
         if planned is not None:
@@ -196,13 +198,19 @@ def _report(
     return EXIT_FINDINGS if failed or state.analysis.result.has_conflicts else EXIT_OK
 
 
-def _conflict_note(analysis: Analysis) -> str:
-    names = [
-        f"{c.migrations_dir}/{c.merge_name}.py" for c in analysis.result.conflicts if c.merge_name
-    ]
-    if not names:
-        return ""
-    return (
-        "Conflicting leaves: verified with the merge migration `migration-ci fix` would write "
-        f"({', '.join(names)}), in a temporary copy.\n"
-    )
+def _merged_notes(state: MergedState, verb: str) -> str:
+    """What the temporary copy holds beyond this branch's files, said before the results."""
+    conflicts = state.analysis.result.conflicts
+    names = [f"{c.migrations_dir}/{c.merge_name}.py" for c in conflicts if c.merge_name]
+    lines = []
+    if names:
+        lines.append(
+            f"Conflicting leaves: {verb} with the merge migration `migration-ci fix` would "
+            f"write ({', '.join(names)}), in a temporary copy."
+        )
+    if state.text_conflicts:
+        lines.append(
+            f"Changed on both sides, and git cannot merge them: {', '.join(state.text_conflicts)}"
+            f"; this branch's version was {verb}. Merge the base to see the real result."
+        )
+    return "".join(f"{line}\n" for line in lines)

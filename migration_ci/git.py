@@ -418,3 +418,22 @@ def merge_file(root: Path, ours: bytes, ancestor: bytes, theirs: bytes) -> tuple
         raise _command_error(["merge-file", "-p", *names], root, proc.returncode,
                              proc.stdout, proc.stderr)
     return proc.stdout, proc.returncode == 0
+
+
+def export_tree(root: Path, ref: str, dest: Path) -> None:
+    """Write the files of commit ``ref`` into ``dest`` (``git archive``; no checkout)."""
+    import tarfile
+
+    try:
+        proc = subprocess.Popen(
+            ["git", "archive", "--format=tar", ref], cwd=root, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError as exc:
+        raise _git_not_found() from exc
+    assert proc.stdout is not None
+    with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
+        archive.extractall(dest, filter="data")
+    stderr = proc.stderr.read() if proc.stderr else b""
+    if proc.wait() != 0:
+        raise _command_error(["archive", "--format=tar", ref], root, proc.returncode, b"", stderr)

@@ -7,13 +7,20 @@ and plan layers then run the project on a throwaway database over a temporary co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from migration_ci import __version__, report
-from migration_ci.check import Analysis, analyze, project_relative
+from migration_ci.check import (
+    Analysis,
+    analyze,
+    head_commit,
+    loadable_project,
+    project_relative,
+)
 from migration_ci.config import Config
 from migration_ci.databases import DatabaseChoice, throwaway_database
 from migration_ci.djangoproject import ProjectSpec, WorkerDatabase, WorkerSession
@@ -35,17 +42,25 @@ class MergedState:
     files: Mapping[str, bytes | None] = field(default_factory=dict)  # None: delete
     merge_files: Mapping[str, str] = field(default_factory=dict)
     text_conflicts: tuple[str, ...] = ()  # files git cannot merge: this branch's version is used
+    repo: Path | None = None
+    head_commit: str | None = None  # --head: the project is loaded from this commit's files
 
 
 def merged_state(analysis: Analysis, root: Path, project_dir: Path, config: Config) -> MergedState:
     """What verify and plan need from a check of the working tree (or its merge with a base)."""
     merges = _merge_files(analysis)
+    head = head_commit(analysis.source)
     merge_keys = {
         (c.app_label, c.merge_name) for c in analysis.result.conflicts if c.merge_name
     }
     base_sha = analysis.result.base_sha
     if base_sha is None:
-        return MergedState(analysis, merge_files=project_relative(merges, root, project_dir))
+        return MergedState(
+            analysis,
+            merge_files=project_relative(merges, root, project_dir),
+            repo=root,
+            head_commit=head,
+        )
     base = analyze(GitTree(root, base_sha), config)
     base_keys = frozenset(base.specs)
     new_keys = frozenset(k for k in analysis.graph.nodes if k not in base_keys) | merge_keys
@@ -58,6 +73,8 @@ def merged_state(analysis: Analysis, root: Path, project_dir: Path, config: Conf
         files=project_relative(files, root, project_dir),
         merge_files=project_relative(merges, root, project_dir),
         text_conflicts=text_conflicts,
+        repo=root,
+        head_commit=head,
     )
 
 
@@ -83,14 +100,24 @@ def run_verify(
     project: ProjectSpec, database: DatabaseChoice, state: MergedState, **options: Any
 ) -> VerifyResult:
     """Verify the merged result: the copy has the merged files and merge migrations."""
-    return verify(
-        project,
-        database=database,
-        new_migrations=state.new_keys,
-        files=state.files or None,
-        merge_files=state.merge_files or None,
-        **options,
-    )
+    with _loadable(project, state) as loadable:
+        return verify(
+            loadable,
+            database=database,
+            new_migrations=state.new_keys,
+            files=state.files or None,
+            merge_files=state.merge_files or None,
+            **options,
+        )
+
+
+@contextmanager
+def _loadable(project: ProjectSpec, state: MergedState) -> Iterator[ProjectSpec]:
+    if state.repo is None or state.head_commit is None:
+        yield project
+        return
+    with loadable_project(state.repo, state.head_commit, project.project_dir) as folder:
+        yield project.with_dir(folder)
 
 
 def run_plan(project: ProjectSpec, database: DatabaseChoice, state: MergedState) -> Plan:
@@ -103,7 +130,8 @@ def run_plan(project: ProjectSpec, database: DatabaseChoice, state: MergedState)
         "with_sql": True,
     }
     with (
-        prepared_project(project, state.files, state.merge_files) as copy,
+        _loadable(project, state) as loadable,
+        prepared_project(loadable, state.files, state.merge_files) as copy,
         WorkerSession(copy) as session,
     ):
         resolved = resolve_database(session, database)

@@ -227,6 +227,11 @@ class MergedTree(_GitBacked):
                 files[path] = ancestor_blob
         return files
 
+    @property
+    def head_commit(self) -> str | None:
+        """The commit this branch is read from, or None when it is the working tree."""
+        return self._head.sha if isinstance(self._head, GitTree) else None
+
     def list_paths(self) -> list[str]:
         return sorted(self._sides)
 

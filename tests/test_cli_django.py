@@ -212,3 +212,49 @@ def test_verify_cache_flags(example: Path, tmp_path: Path) -> None:
     assert off == {"used": False, "key": None, "note": (
         "no snapshot cache (--cache DIR not given, or --no-cache); verified from zero"
     )}
+
+
+def test_head_ref_is_what_verify_plan_and_the_django_engine_read(example: Path) -> None:
+    """From a checkout of main, --head feature judges feature's files, not the working tree."""
+    from migration_ci import git
+
+    git.switch(example, "main")
+    before = listing(example)
+    code, out = run("verify", "--settings", SETTINGS, "--head", "feature", "--format", "json")
+    shop = [m["name"] for m in json.loads(out)["migrations"] if m["app_label"] == "shop"]
+    assert (code, shop[-1]) == (0, "0007_add_sku")
+    code, out = run(
+        "plan", "--settings", SETTINGS, "--head", "feature", "--base", "main", "--format", "json"
+    )
+    assert code == 0
+    assert [e["name"] for e in json.loads(out)["entries"]] == [
+        "0007_add_sku", "0008_merge_0007_add_sku_0007_price_index"
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "migration_ci", "check", "--settings", SETTINGS, "--head",
+         "feature", "--base", "main", "--format", "json"],
+        cwd=example, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["leaves"]["shop"] == ["0007_add_sku", "0007_price_index"]
+    assert listing(example) == before
+
+
+def test_files_git_cannot_merge_are_named(example: Path) -> None:
+    from migration_ci import git
+
+    models = example / "shop/models.py"
+    models.write_text(
+        models.read_text(encoding="utf-8").replace("decimal_places=2)", "decimal_places=3)"),
+        encoding="utf-8",
+    )
+    git.commit_all(example, "feature edits the line main edits too")
+    code, out = run("verify", "--settings", SETTINGS, "--base", "main", "--skip-missing-changes")
+    assert code == 0, out
+    assert (
+        "Changed on both sides, and git cannot merge them: shop/models.py; this branch's "
+        "version was verified. Merge the base to see the real result.\n"
+    ) in out
+    code, out = run("verify", "--settings", SETTINGS, "--base", "main", "--format", "json",
+                    "--skip-missing-changes")
+    assert json.loads(out)["text_conflicts"] == ["shop/models.py"]
