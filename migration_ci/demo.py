@@ -47,9 +47,9 @@ def build_example_repo(target: Path) -> Path:
 @contextmanager
 def _workspace(keep: Path | None) -> Iterator[Path]:
     if keep is not None:
-        if keep.exists() and any(keep.iterdir()):
+        if keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
             raise MigrationCIError(
-                f"demo --keep {str(keep)!r}: the folder is not empty.",
+                f"demo --keep {str(keep)!r}: not an empty folder.",
                 "Name a new or empty folder.",
             )
         keep.mkdir(parents=True, exist_ok=True)

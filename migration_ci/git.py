@@ -78,7 +78,7 @@ def toplevel(path: Path) -> Path:
             ) from exc
         raise GitError(
             f"'{path}' is not inside a git repository.",
-            "Run migration-ci from your project's checkout, or pass --no-git / omit --base.",
+            "Run migration-ci from your project's checkout, or leave out --base and --head.",
         ) from exc
 
 
@@ -336,6 +336,11 @@ def _unknown_ref_error(root: Path, ref: str) -> GitError:
             f"{branch}:refs/remotes/{remote}/{branch}",
         )
     default = _default_remote(root)
+    if default is not None and find_commit(root, f"{default}/{ref}") is not None:
+        return GitError(
+            f"Git ref '{ref}' is not in {where}, but '{default}/{ref}' is.",
+            f"Pass '{default}/{ref}' instead.",
+        )
     if default is not None and not ref.startswith(("refs/", "HEAD")) and "^" not in ref:
         return GitError(
             f"Git ref '{ref}' is not in {where}.",

@@ -189,7 +189,7 @@ def render_verify_text(verify: dict[str, Any]) -> str:
     db = verify["database"]
     migrations = verify["migrations"]
     lines = [
-        f"Verified on a throwaway {db['vendor']} {db['version']} database in "
+        f"Ran on a throwaway {db['vendor']} {db['version']} database in "
         f"{verify['seconds']:.2f} s: {len(migrations)} migration"
         f"{'s' * (len(migrations) != 1)} applied."
     ]

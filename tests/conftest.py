@@ -13,11 +13,21 @@ def repo(tmp_path: Path) -> GitRepo:
     return GitRepo(tmp_path / "repo")
 
 
+_CACHE_DIRS: list[str] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Keep the parse cache of test runs out of the developer's home folder."""
     import os
     import tempfile
 
-    os.environ.setdefault(
-        "MIGRATION_CI_CACHE_DIR", tempfile.mkdtemp(prefix="migration-ci-test-cache-")
-    )
+    if "MIGRATION_CI_CACHE_DIR" not in os.environ:
+        _CACHE_DIRS.append(tempfile.mkdtemp(prefix="migration-ci-test-cache-"))
+        os.environ["MIGRATION_CI_CACHE_DIR"] = _CACHE_DIRS[-1]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    for directory in _CACHE_DIRS:
+        shutil.rmtree(directory, ignore_errors=True)

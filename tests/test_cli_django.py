@@ -53,7 +53,7 @@ def test_verify_against_base_uses_the_merge_migration_in_a_copy(example: Path) -
     assert out.startswith(
         "Conflicting leaves: verified with the merge migration `migration-ci fix` would write "
         "(shop/migrations/0008_merge_0007_add_sku_0007_price_index.py), in a temporary copy.\n"
-        "Verified on a throwaway sqlite "
+        "Ran on a throwaway sqlite "
     )
     assert out.endswith("Verify: OK.\n")
     assert listing(example) == before  # nothing written, not even db.sqlite3
@@ -85,7 +85,7 @@ def test_default_database_is_sqlite_even_when_settings_name_a_server(example: Pa
     )
     code, out = run("verify", "--settings", SETTINGS)
     assert code == 0, out
-    assert "Verified on a throwaway sqlite" in out
+    assert "Ran on a throwaway sqlite" in out
 
 
 def test_a_failing_branch_migration_is_named(example: Path) -> None:
@@ -167,7 +167,7 @@ def test_verify_on_a_server_drops_its_database(example: Path, engine: Engine) ->
         "verify", "--settings", SETTINGS, "--base", "main", "--database-url", engine.url
     )
     assert code == 0, out
-    assert f"Verified on a throwaway {engine.vendor} " in out
+    assert f"Ran on a throwaway {engine.vendor} " in out
     assert engine.database_names() == before
 
 

@@ -72,7 +72,7 @@ def test_toplevel_outside_a_repository(tmp_path: Path) -> None:
         git.toplevel(tmp_path)
     assert str(info.value) == (
         f"'{tmp_path}' is not inside a git repository. Run migration-ci from your project's "
-        "checkout, or pass --no-git / omit --base."
+        "checkout, or leave out --base and --head."
     )
     assert info.value.exit_code == 2
 
@@ -313,3 +313,17 @@ def test_git_not_installed(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(GitError) as info:
         git.is_shallow(repo.root)
     assert str(info.value) == "git is not installed or not on PATH. Install git and run again."
+
+
+def test_unknown_branch_that_the_remote_has_says_to_pass_it(repo: GitRepo) -> None:
+    repo.write("a.txt", "a\n")
+    repo.commit("a")
+    repo.git("remote", "add", "origin", repo.root.as_uri())
+    repo.git("update-ref", "refs/remotes/origin/main", "HEAD")
+    repo.branch("work")
+    repo.git("branch", "-D", "main")
+    with pytest.raises(GitError) as info:
+        git.resolve_commit(repo.root, "main")
+    assert str(info.value) == (
+        f"Git ref 'main' is not in '{repo.root}', but 'origin/main' is. Pass 'origin/main' instead."
+    )

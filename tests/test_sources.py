@@ -319,7 +319,7 @@ def test_merged_tree_outside_a_repository(tmp_path: Path) -> None:
         MergedTree(tmp_path, "main")
     assert str(info.value) == (
         f"'{tmp_path}' is not inside a git repository. Run migration-ci from your project's "
-        "checkout, or pass --no-git / omit --base."
+        "checkout, or leave out --base and --head."
     )
 
 
