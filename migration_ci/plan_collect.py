@@ -243,6 +243,10 @@ class FactsCollector:
         new_model = operation.new_name_lower if isinstance(operation, RenameModel) else model
         new_field = operation.new_name_lower if isinstance(operation, RenameField) else field
         facts["after"] = self.get_field_facts(app, new_model, new_field)
+        if facts["after"] is not None and type(operation).__name__ == "AddField":
+            # preserve_default=False: the state drops the default, but the column is added
+            # with it, so existing rows are filled (makemigrations' one-off default).
+            facts["after"]["default"] = facts["after"]["default"] or operation.field.has_default()
         facts["unique_together_after"] = self.get_unique_together(app, new_model)
         return facts
 

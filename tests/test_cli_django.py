@@ -258,3 +258,26 @@ def test_files_git_cannot_merge_are_named(example: Path) -> None:
     code, out = run("verify", "--settings", SETTINGS, "--base", "main", "--format", "json",
                     "--skip-missing-changes")
     assert json.loads(out)["text_conflicts"] == ["shop/models.py"]
+
+
+def test_one_off_default_is_not_a_not_null_risk(example: Path) -> None:
+    """makemigrations' one-off default (preserve_default=False) fills the existing rows."""
+    (example / "shop/migrations/0008_code.py").write_text(
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [('shop', '0007_add_sku')]\n"
+        "    operations = [\n"
+        "        migrations.AddField('product', 'code', models.CharField(max_length=13, "
+        "default='x'), preserve_default=False),\n"
+        "        migrations.AddField('product', 'ean', models.CharField(max_length=13)),\n"
+        "    ]\n",
+        encoding="utf-8",
+    )
+    code, out = run("plan", "--settings", SETTINGS, "--base", "main", "--format", "json")
+    assert code == 0, out
+    [entry] = [e for e in json.loads(out)["entries"] if e["name"] == "0008_code"]
+    risks = [(op["description"], (op["risk"] or {}).get("rule")) for op in entry["operations"]]
+    assert risks == [
+        ("Add field code to product", "new-field-with-default"),
+        ("Add field ean to product", "add-field-not-null-no-default"),
+    ]
