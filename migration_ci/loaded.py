@@ -61,15 +61,21 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
     try:
         loader = MigrationLoader(None, ignore_no_migrations=True)
     except NodeNotFoundError as exc:
-        raise GraphError(f"{exc.message}.", "Fix the dependency or restore the file.") from None
+        where = _module_file(type(exc.origin).__module__, project_dir) if exc.origin else ""
+        raise GraphError(
+            f"{where + ': ' if where else ''}{exc.message}.",
+            "Fix the dependency or restore the file.",
+        ) from None
     except CircularDependencyError as exc:
         raise GraphError(
             f"Circular dependency between migrations: {exc}.",
             "Remove the dependency (or run_before) that closes the loop.",
         ) from None
     except BadMigrationError as exc:
+        where = _bad_migration_file(str(exc), project_dir)
         raise MigrationFileError(
-            f"{exc}.", "A migration module must define 'class Migration(migrations.Migration)'."
+            f"{where + ': ' if where else ''}{exc}.",
+            "A migration module must define 'class Migration(migrations.Migration)'.",
         ) from None
     except SyntaxError as exc:
         where = _relative(exc.filename or "", project_dir)
@@ -87,6 +93,25 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
              for key, migration in loader.disk_migrations.items()}
     paths = {key: spec.path for key, spec in specs.items()}
     return Graph.from_django(loader.graph, paths), specs
+
+
+def _module_file(module_name: str, project_dir: Path) -> str:
+    """The file of an imported module, relative to the project ("" when unknown)."""
+    filename = getattr(sys.modules.get(module_name), "__file__", None)
+    return _relative(filename, project_dir) if filename else ""
+
+
+def _bad_migration_file(message: str, project_dir: Path) -> str:
+    """The file Django's "Migration X in app Y has no Migration class" is about."""
+    import re
+
+    from django.db.migrations.loader import MigrationLoader
+
+    match = re.fullmatch(r"Migration (\S+) in app (\S+) has no Migration class", message)
+    if match is None:
+        return ""
+    module_name, _ = MigrationLoader.migrations_module(match[2])
+    return _module_file(f"{module_name}.{match[1]}", project_dir) if module_name else ""
 
 
 def spec_from_migration(migration: Any, project_dir: Path) -> MigrationSpec:

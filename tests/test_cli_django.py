@@ -281,3 +281,32 @@ def test_one_off_default_is_not_a_not_null_risk(example: Path) -> None:
         ("Add field code to product", "new-field-with-default"),
         ("Add field ean to product", "add-field-not-null-no-default"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        pytest.param(
+            "x = 1\n",
+            "migration-ci: shop/migrations/0008_broken.py: Migration 0008_broken in app shop has "
+            "no Migration class. A migration module must define "
+            "'class Migration(migrations.Migration)'.\n",
+            id="no Migration class",
+        ),
+        pytest.param(
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+            "    dependencies = [('shop', '0007_nope')]\n",
+            "migration-ci: shop/migrations/0008_broken.py: Migration shop.0008_broken "
+            "dependencies reference nonexistent parent node ('shop', '0007_nope'). Fix the "
+            "dependency or restore the file.\n",
+            id="missing dependency",
+        ),
+    ],
+)
+def test_django_engine_bad_input_names_the_file(example: Path, source: str, message: str) -> None:
+    (example / "shop/migrations/0008_broken.py").write_text(source, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "migration_ci", "check", "--settings", SETTINGS],
+        cwd=example, capture_output=True, text=True, check=False,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", message)
