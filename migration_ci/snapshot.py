@@ -6,9 +6,11 @@ never connected to). It is used only when the result cannot differ from building
 state again:
 
 - the key covers the base's migration files (paths and git blob ids), the migration files of
-  apps outside the project (e.g. installed packages), the project modules the migrations
-  import (custom fields, functions of RunPython), the Django version, the database vendor and
-  server version, the settings that shape the schema, and this tool's version and format;
+  apps outside the project (e.g. installed packages), the base's operations as Django
+  serializes them once loaded (values read from settings or the environment), the source of
+  every project module their code comes from (see ``find_imported``), the database routers,
+  the Django version, the database vendor and server version, the settings that shape the
+  schema, and this tool's version and format;
 - every base migration file must be on this branch unchanged, and no migration of this
   branch may run before a base migration (``run_before``, ``__latest__``);
 - the file must read back whole: magic line, manifest, length and SHA-256 of the payload.
@@ -19,16 +21,21 @@ Files are written to a temporary name and renamed, so concurrent runs never see 
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import json
 import os
+import re
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from migration_ci import __version__, git
@@ -48,10 +55,14 @@ MAGIC = b"django-migration-ci snapshot\n"
 SUFFIX = ".snapshot"
 SCHEMA_SETTINGS = (
     "INSTALLED_APPS", "AUTH_USER_MODEL", "DEFAULT_AUTO_FIELD", "MIGRATION_MODULES",
-    "TIME_ZONE", "USE_TZ",
+    "TIME_ZONE", "USE_TZ", "DATABASE_ROUTERS", "DEFAULT_TABLESPACE", "DEFAULT_INDEX_TABLESPACE",
 )
 """Settings that can change what migrations create (swappable models, the automatic primary
-key, where migrations live, how datetimes are stored)."""
+key, where migrations live, how datetimes are stored, which operations run on the database,
+where tables and indexes go)."""
+STALE_TEMPORARY_SECONDS = 3600
+SNAPSHOT_MODE = 0o644
+"""Readable by every user: the Action writes as root, ``actions/cache`` reads as the runner."""
 
 
 class SnapshotUnusable(MigrationCIError):
@@ -100,6 +111,7 @@ def key_parts(
         "base_files": dict(sorted(base_files.items())),
         "external": facts["external"],
         "imported": facts["imported"],
+        "operations": facts["operations"],
     }
 
 
@@ -189,8 +201,10 @@ class SnapshotStore:
             "sha256": hashlib.sha256(payload).hexdigest(),
         }
         target = self.path(key)
+        self.remove_stale_temporaries()
         fd, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.directory)
         try:
+            os.fchmod(fd, SNAPSHOT_MODE)  # mkstemp creates 0600
             with os.fdopen(fd, "wb") as out:
                 out.write(MAGIC + json.dumps(manifest, sort_keys=True).encode() + b"\n")
                 out.write(payload)
@@ -200,6 +214,14 @@ class SnapshotStore:
                 os.unlink(temporary)
             raise
         return target
+
+    def remove_stale_temporaries(self) -> None:
+        """Temporary files of runs that were killed before their rename."""
+        cutoff = time.time() - STALE_TEMPORARY_SECONDS
+        for path in self.directory.glob(".*.tmp"):
+            with contextlib.suppress(OSError):  # another run may remove it first
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
 
 
 def split_file(data: bytes, name: str) -> tuple[dict[str, Any], bytes]:
@@ -225,7 +247,7 @@ def worker_facts(payload: Mapping[str, Any]) -> dict[str, Any]:
     the base]}``. ``base_applicable`` is None when the base state can be built on its own.
     """
     import django
-    from django.db import connections
+    from django.db import connections, router
     from django.db.migrations.loader import MigrationLoader
 
     root = Path(payload["root"]).resolve()
@@ -233,12 +255,14 @@ def worker_facts(payload: Mapping[str, Any]) -> dict[str, Any]:
     dirs, external = find_migration_dirs(loader, root)
     paths = {key: module_path(migration, root) for key, migration in loader.disk_migrations.items()}
     base_keys = find_base_keys(paths, payload["base_modules"])
+    base = [loader.disk_migrations[key] for key in sorted(base_keys)]
     return {
         "django": django.get_version(),
         "settings": schema_settings(connections[payload["database_alias"]]),
         "migration_dirs": sorted(dirs),
         "external": external,
-        "imported": find_imported(loader.disk_migrations.values(), root, dirs),
+        "imported": find_imported(base, root, dirs, others=router.routers),
+        "operations": digest_operations(base),
         "not_applicable": find_intruder(loader, base_keys),
     }
 
@@ -254,13 +278,23 @@ def find_base_keys(
 
 def schema_settings(connection: Any) -> dict[str, Any]:
     from django.conf import settings
+    from django.db import router
 
     from migration_ci.worker import json_safe
 
     values = {name: json_safe(getattr(settings, name, None)) for name in SCHEMA_SETTINGS}
     values["ENGINE"] = connection.settings_dict.get("ENGINE")
     values["OPTIONS"] = json_safe(connection.settings_dict.get("OPTIONS") or {})
+    # The throwaway database never gets the alias's TEST options (the worker drops them), but
+    # its own TIME_ZONE converts the datetimes RunPython writes.
+    values["DATABASE_TIME_ZONE"] = connection.settings_dict.get("TIME_ZONE")
+    # DATABASE_ROUTERS may hold instances, which the setting's value above leaves out.
+    values["routers"] = [qualified_name(type(r)) for r in router.routers]
     return values
+
+
+def qualified_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def find_migration_dirs(loader: Any, root: Path) -> tuple[set[str], dict[str, str]]:
@@ -309,48 +343,188 @@ def module_path(migration: Any, root: Path) -> str | None:
     return Path(filename).resolve().relative_to(root).as_posix()
 
 
-def find_imported(migrations: Iterable[Any], root: Path, dirs: Collection[str]) -> dict[str, str]:
-    """Project modules (outside migration directories) that migrations import or whose
-    classes and functions their operations hold: path -> SHA-256 of the file."""
-    files: set[Path] = set()
+def find_imported(
+    migrations: Iterable[Any], root: Path, dirs: Collection[str], others: Iterable[Any] = ()
+) -> dict[str, str]:
+    """Project modules the base state's code can come from: path -> SHA-256 of the file.
+
+    The modules of every class (each one in its MRO) and function the migrations' modules and
+    operations hold (``others``: more objects, e.g. the routers), then, transitively, the
+    project modules those modules import. Files under the migration directories are left out
+    (their blob ids are in the key), and so are files outside ``root`` or in a
+    ``site-packages`` under it: only the project's own code changes with a branch.
+    """
+    names: set[str] = set()
+    roots: list[Any] = list(others)
     for migration in migrations:
         module = sys.modules.get(type(migration).__module__)
-        objects = list(vars(module).values()) if module else []
-        for operation in migration.operations:
-            objects.extend(operation_objects(operation))
-        files.update(filter(None, map(source_file, objects)))
+        roots.extend(vars(module).values() if module else ())
+        roots.append(migration)
+    collect_modules(roots, names)
+    prefixes = tuple(d.rstrip("/") + "/" for d in dirs)
     found = {}
-    for path in sorted(files):
-        if path.is_relative_to(root):
-            relative = path.relative_to(root).as_posix()
-            if not any(PurePosixPath(relative).is_relative_to(d) for d in dirs):
-                found[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    for path in follow_imports(names, root).values():
+        relative = path.relative_to(root).as_posix()
+        if not relative.startswith(prefixes):
+            found[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return dict(sorted(found.items()))
+
+
+SCALARS = (str, bytes, int, float, complex, bool, type(None))
+
+
+def collect_modules(roots: Iterable[Any], names: set[str]) -> None:
+    """Add to ``names`` the module of each class (and its bases) and function reachable from
+    ``roots`` through containers, instance attributes, bound methods and partials."""
+    stack = list(roots)
+    seen: set[int] = set()
+    while stack:
+        value = stack.pop()
+        if isinstance(value, SCALARS) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        names.update(cls.__module__ for cls in type(value).__mro__)
+        stack.extend(reachable(value, names))
+
+
+def reachable(value: Any, names: set[str]) -> Iterable[Any]:
+    """What ``value`` holds; adds the modules of classes, functions and modules to ``names``."""
+    if isinstance(value, types.ModuleType):
+        names.add(value.__name__)
+        return ()
+    if isinstance(value, type):
+        names.update(cls.__module__ for cls in value.__mro__)
+        return ()
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType)):
+        names.add(getattr(value, "__module__", None) or "")
+        return ()
+    if isinstance(value, types.MethodType):
+        return (value.__func__, value.__self__)
+    if isinstance(value, functools.partial):
+        return (value.func, *value.args, *value.keywords.values())
+    if isinstance(value, Mapping):
+        return (*value.keys(), *value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(value)
+    attributes = getattr(value, "__dict__", None)
+    return tuple(attributes.values()) if isinstance(attributes, dict) else ()
+
+
+def follow_imports(names: Iterable[str], root: Path) -> dict[str, Path]:
+    """The project modules among ``names`` and those they import, transitively: name -> file."""
+    found: dict[str, Path] = {}
+    pending = sorted(set(names))
+    visited: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in visited:
+            continue
+        visited.add(name)
+        path = find_project_file(name, root)
+        if path is not None:
+            found[name] = path
+            if path.suffix == ".py":
+                pending.extend(imported_names(path, name))
     return found
 
 
-def operation_objects(operation: Any) -> list[Any]:
-    """The operation's arguments, one level into lists, tuples and dicts."""
-    _, args, kwargs = operation.deconstruct()
-    objects: list[Any] = []
-    for value in (*args, *kwargs.values()):
-        items = value.values() if isinstance(value, dict) else value
-        if isinstance(items, (list, tuple)) or isinstance(value, dict):
-            for item in items:
-                objects.extend(item if isinstance(item, tuple) else (item,))
-        else:
-            objects.append(value)
-    return objects
+def find_project_file(name: str, root: Path) -> Path | None:
+    """The file of module ``name`` when it is part of the project under ``root``."""
+    module = sys.modules.get(name)
+    filename = getattr(module, "__file__", None) if module else find_origin(name)
+    if not filename:
+        return None
+    path = Path(filename).resolve()
+    if not path.is_relative_to(root):
+        return None
+    parts = path.relative_to(root).parts
+    return None if "site-packages" in parts or "dist-packages" in parts else path
 
 
-def source_file(value: Any) -> Path | None:
-    import inspect
+def find_origin(name: str) -> str | None:
+    """Where a module not imported yet would come from, without running it (only when its
+    package is imported already: finding a submodule imports the package)."""
+    parent = name.rpartition(".")[0]
+    if not name or (parent and parent not in sys.modules):
+        return None
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    return spec.origin if spec is not None and spec.has_location else None
 
-    module: Any = value
-    if not inspect.ismodule(value):
-        owner = value if inspect.isclass(value) or inspect.isfunction(value) else type(value)
-        module = sys.modules.get(getattr(owner, "__module__", "") or "")
-    filename = getattr(module, "__file__", None)
-    return Path(filename).resolve() if filename else None
+
+DJANGO_IMPORT_LINE = re.compile(
+    rb"^[ \t]*(?:from[ \t]+django[.\w]*[ \t]+import|import[ \t]+django[.\w]*)[^\n;]*$",
+    re.MULTILINE,
+)
+IMPORT_WORD = re.compile(rb"\bimport\b")
+
+
+def imported_names(path: Path, module_name: str) -> list[str]:
+    """Modules an import statement anywhere in the file may name (``from a import b`` names
+    ``a`` and maybe the submodule ``a.b``), with their parent packages."""
+    source = path.read_bytes()
+    if not IMPORT_WORD.search(DJANGO_IMPORT_LINE.sub(b"", source)):
+        return []  # parsing is most of the cost, and most migration files import only Django
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    is_package = path.name == "__init__.py"
+    package = module_name if is_package else module_name.rpartition(".")[0]
+    names: list[str] = []
+    for node in import_statements(tree.body):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            try:
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+            except (ImportError, ValueError):
+                continue
+            names.append(base)
+            names.extend(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return [prefix for name in names for prefix in with_parents(name)]
+
+
+def import_statements(statements: Iterable[ast.AST]) -> Iterable[ast.AST]:
+    """Import statements at any depth (in functions, classes, ``if``, ``try``), without
+    walking expressions: a migration file is mostly one long expression."""
+    for node in statements:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                yield from import_statements(block)
+
+
+def with_parents(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def digest_operations(migrations: Iterable[Any]) -> str:
+    """SHA-256 of the operations as loaded, serialized like ``makemigrations`` writes them:
+    values computed when the files are imported (settings such as swappable models, the
+    environment) are part of what the base state is built from."""
+    digest = hashlib.sha256()
+    for migration in migrations:
+        digest.update(f"{migration.app_label}.{migration.name}\0".encode())
+        for operation in migration.operations:
+            digest.update(serialize_operation(operation).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def serialize_operation(operation: Any) -> str:
+    from django.db.migrations.writer import OperationWriter
+
+    try:
+        text, _imports = OperationWriter(operation, indentation=0).serialize()
+    except (ValueError, TypeError):
+        # e.g. a lambda in RunPython: no stable text; the code's files are keyed instead.
+        return f"unserializable {qualified_name(type(operation))}"
+    return str(text)
 
 
 def find_intruder(loader: Any, base_keys: set[tuple[str, str]]) -> str | None:

@@ -8,9 +8,13 @@ introspection.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
+import stat
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +53,9 @@ PRICE = "    price = models.IntegerField(default=0, db_index=True)\n"
 class Scenario:
     """A git repository holding a Django project: ``main`` is the base, ``feature`` the branch."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, *, base: Callable[[DjangoProject], None] | None = None
+    ) -> None:
         self.repo = GitRepo(root / "repo")
         self.project = DjangoProject(self.repo.root)
         self.cache = root / "cache"
@@ -59,6 +65,8 @@ class Scenario:
         self.project.add_migration("shop", "0001_initial", ops=CREATE_PRODUCT)
         self.project.add_migration("shop", "0002_sku", deps=[("shop", "0001_initial")],
                                    ops=ADD_SKU)
+        if base is not None:
+            base(self.project)
         self.repo.commit("base")
         self.repo.branch("feature")
 
@@ -81,11 +89,16 @@ class Scenario:
 
 
 @pytest.fixture
-def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Scenario:
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "tmp"
     directory.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(directory))
-    return Scenario(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def scenario(private_tmp: Path) -> Scenario:
+    return Scenario(private_tmp)
 
 
 def outcome(result: VerifyResult) -> tuple[Any, ...]:
@@ -279,6 +292,147 @@ def test_configured_database_is_never_touched_nor_snapshotted(scenario: Scenario
     assert b"secret" not in path.read_bytes()
 
 
+FIELD_BASE = """\
+from django.db import models
+
+
+class Base(models.Field):
+    def db_type(self, connection):
+        return {db_type!r}
+"""
+FIELDS = """\
+from shop.basefield import Base
+
+
+class Money(Base):
+    pass
+"""
+ADD_AMOUNT = """\
+        migrations.AddField("product", "amount", shop.fields.Money(null=True)),
+"""
+
+
+def money_in_base(project: DjangoProject) -> None:
+    """The base's 0002_sku adds a field whose ``db_type`` comes from a base class that lives in
+    another module than the field's own class."""
+    project.write("shop/basefield.py", FIELD_BASE.format(db_type="varchar(10)"))
+    project.write("shop/fields.py", FIELDS)
+    project.write("shop/utils.py", "ANSWER = 42\n")
+    path = project.add_migration("shop", "0002_sku", deps=[("shop", "0001_initial")],
+                                 ops=ADD_SKU + ADD_AMOUNT)
+    project.write(path, "import shop.fields\n" + (project.root / path).read_text())
+
+
+def column_type(result: VerifyResult, table: str, column: str) -> str:
+    assert result.schema is not None
+    [found] = [c[1] for c in result.schema["tables"][table]["columns"] if c[0] == column]
+    return str(found)
+
+
+def assert_rebuilt(warm: VerifyResult, full: VerifyResult, old_key: str) -> None:
+    """The key changed: the snapshot of the old key is not used, the base is built again."""
+    assert outcome(warm) == outcome(full)
+    assert warm.snapshot is not None
+    key = warm.snapshot["key"]
+    assert key != old_key
+    assert warm.snapshot == {
+        "used": False, "key": key,
+        "note": f"no snapshot for key {key}; built the base state from zero and saved a snapshot",
+    }
+
+
+@pytest.mark.slow
+def test_base_class_of_a_field_in_another_module_is_in_the_key(private_tmp: Path) -> None:
+    """``Money`` lives in shop/fields.py; the column type comes from its base class in
+    shop/basefield.py. A branch changing only the base class changes the base state."""
+    scenario = Scenario(private_tmp, base=money_in_base)
+    scenario.add_price()
+    first = scenario.verify(SQLITE)
+    assert first.snapshot is not None
+    assert column_type(first, "shop_product", "amount") == "varchar(10)"
+    scenario.project.write("shop/utils.py", "ANSWER = 43\n")  # imported by no base code
+    scenario.repo.commit("unrelated module")
+    assert scenario.verify(SQLITE).snapshot == {
+        "used": True, "key": first.snapshot["key"], "note": "restored from cache"}
+    scenario.project.write("shop/basefield.py", FIELD_BASE.format(db_type="integer"))
+    scenario.repo.commit("base class changes the column type")
+    full = scenario.verify(SQLITE, cache=False)
+    warm = scenario.verify(SQLITE)
+    assert column_type(full, "shop_product", "amount") == "INTEGER"
+    assert_rebuilt(warm, full, first.snapshot["key"])
+
+
+ROUTER = """\
+class ShopElsewhere:
+    def allow_migrate(self, db, app_label, **hints):
+        return {allow}
+"""
+ROUTER_SETTING = "DATABASE_ROUTERS = ['routers.ShopElsewhere']\n"
+
+
+def router_in_base(project: DjangoProject) -> None:
+    project.write("routers.py", ROUTER.format(allow="None"))
+    project.write_settings(ROUTER_SETTING)
+
+
+def router_added(project: DjangoProject) -> None:
+    project.write("routers.py", ROUTER.format(allow="app_label != 'shop'"))
+    project.write_settings(ROUTER_SETTING)
+
+
+def router_changed(project: DjangoProject) -> None:
+    project.write("routers.py", ROUTER.format(allow="app_label != 'shop'"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("base", "branch"),
+    [
+        pytest.param(None, router_added, id="branch adds a router to the settings"),
+        pytest.param(router_in_base, router_changed, id="branch changes the router's module"),
+    ],
+)
+def test_database_routers_are_in_the_key(
+    private_tmp: Path, base: Callable[[DjangoProject], None] | None,
+    branch: Callable[[DjangoProject], None],
+) -> None:
+    """A router that keeps the app off the database: a fresh run creates none of its tables."""
+    scenario = Scenario(private_tmp, base=base)
+    scenario.add_price()
+    first = scenario.verify(SQLITE)
+    assert first.snapshot is not None and "shop_product" in (first.schema or {})["tables"]
+    branch(scenario.project)
+    scenario.repo.commit("router")
+    full = scenario.verify(SQLITE, cache=False)
+    warm = scenario.verify(SQLITE)
+    assert "shop_product" not in (full.schema or {})["tables"]
+    assert_rebuilt(warm, full, first.snapshot["key"])
+
+
+@pytest.mark.slow
+def test_setting_read_by_a_base_migration_is_in_the_key(private_tmp: Path) -> None:
+    """The file is the same, the operation is not: ``max_length`` comes from the settings."""
+    def base(project: DjangoProject) -> None:
+        project.write_settings("CODE_LENGTH = 10\n")
+        path = project.add_migration("shop", "0002_sku", deps=[("shop", "0001_initial")], ops="""\
+        migrations.AddField("product", "sku", models.CharField(
+            max_length=settings.CODE_LENGTH, default="")),
+""")
+        project.write(path, "from django.conf import settings\n"
+                      + (project.root / path).read_text())
+
+    scenario = Scenario(private_tmp, base=base)
+    scenario.add_price()
+    first = scenario.verify(SQLITE)
+    assert first.snapshot is not None
+    scenario.project.write_settings("CODE_LENGTH = 20\n")
+    scenario.repo.commit("longer codes")
+    full = scenario.verify(SQLITE, cache=False)
+    warm = scenario.verify(SQLITE)
+    assert column_type(full, "shop_product", "sku") == "varchar(20)"
+    assert_rebuilt(warm, full, first.snapshot["key"])
+
+
 # --- The store on its own. ---
 
 
@@ -291,6 +445,28 @@ def test_store_round_trip_leaves_only_the_snapshot(tmp_path: Path) -> None:
     store, _path = saved(tmp_path)
     assert store.load("k1", SQLITE_INFO) == b"database bytes" * 100
     assert [p.name for p in (tmp_path / "cache").iterdir()] == ["k1.snapshot"]
+
+
+def test_snapshot_is_readable_by_every_user(tmp_path: Path) -> None:
+    """``actions/cache`` runs as the runner user; the Action's container writes as root."""
+    previous = os.umask(0o077)
+    try:
+        _store, path = saved(tmp_path)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_save_removes_temporary_files_of_killed_runs(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    old, recent = cache / ".k0.abc123.tmp", cache / ".k0.def456.tmp"
+    for path in (old, recent):
+        path.write_bytes(b"half a snapshot")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    saved(tmp_path)
+    assert sorted(p.name for p in cache.iterdir()) == [recent.name, "k1.snapshot"]
 
 
 @pytest.mark.parametrize(
