@@ -22,7 +22,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-COPY . /app
-RUN pip install --no-cache-dir "/app[postgres,mysql]"
+# Install from a copy of the build context and drop it: `python /action/entrypoint.py` puts only
+# /action on sys.path, so the installed package is what runs, never a source tree beside it.
+COPY . /src
+RUN pip install --no-cache-dir "/src[postgres,mysql]" && rm -rf /src
+COPY entrypoint.py /action/entrypoint.py
 
-ENTRYPOINT ["python", "/app/entrypoint.py"]
+ENTRYPOINT ["python", "/action/entrypoint.py"]

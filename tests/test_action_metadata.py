@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -91,27 +92,64 @@ def test_dockerfile_rules() -> None:
     assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?$", text, re.M)
     assert not re.search(r"^USER\b", text, re.M)
     assert "git config --system --add safe.directory '*'" in text
-    assert 'RUN pip install --no-cache-dir "/app[postgres,mysql]"' in text
+    assert dockerfile_steps() == (
+        ["COPY . /src",
+         'RUN pip install --no-cache-dir "/src[postgres,mysql]" && rm -rf /src',
+         "COPY entrypoint.py /action/entrypoint.py"],
+        ["python", "/action/entrypoint.py"])
+
+
+def dockerfile_steps() -> tuple[list[str], list[str]]:
+    """The Dockerfile's steps from the package's COPY on, and its ENTRYPOINT."""
+    text = (ROOT / "Dockerfile").read_text()
+    steps = re.findall(r"^((?:COPY|RUN pip) .*)$", text, re.M)
     entrypoint = re.search(r"^ENTRYPOINT (.*)$", text, re.M)
-    assert entrypoint and json.loads(entrypoint[1]) == ["python", "/app/entrypoint.py"]
+    assert entrypoint
+    return steps, json.loads(entrypoint[1])
+
+
+def build_context(target: Path) -> None:
+    """What GitHub sends the image build: the Action's repository as checked out."""
+    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+
+
+def moved(text: str, root: Path) -> str:
+    return text.replace("/src", f"{root}/src").replace("/action", f"{root}/action")
 
 
 @pytest.mark.slow
 def test_package_installs_as_the_dockerfile_does_and_the_entrypoint_runs(tmp_path: Path) -> None:
+    """The Dockerfile's own steps, with / moved to tmp_path: the source is gone by the time the
+    entrypoint runs, so it can only work through the installed package."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-cache-dir", f"{ROOT}[postgres,mysql]"],
-        capture_output=True, text=True, check=False, timeout=900)
-    assert install.returncode == 0, install.stdout + install.stderr
-    app = tmp_path / "app"  # the Dockerfile's /app: the entrypoint beside, package installed
-    app.mkdir()
-    (app / "entrypoint.py").write_text((ROOT / "entrypoint.py").read_text())
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    steps, entrypoint = dockerfile_steps()
+    for step in steps:
+        instruction, _, rest = step.partition(" ")
+        rest = moved(rest, tmp_path)
+        if instruction == "COPY" and rest.startswith(". "):
+            build_context(Path(rest.split()[1]))
+        elif instruction == "COPY":
+            source, target = rest.split()
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / source, target)
+        else:
+            done = subprocess.run(rest, shell=True, cwd=tmp_path, env=env, capture_output=True,
+                                  text=True, check=False, timeout=900)
+            assert done.returncode == 0, done.stdout + done.stderr
+    assert not (tmp_path / "src").exists()
+    assert sorted(p.name for p in (tmp_path / "action").iterdir()) == ["entrypoint.py"]
     summary = tmp_path / "summary"
-    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "INPUT_FIX": "sideways",
-           "GITHUB_STEP_SUMMARY": str(summary)}
-    proc = subprocess.run([str(python), str(app / "entrypoint.py")], cwd=tmp_path, env=env,
+    env.update({"INPUT_FIX": "sideways", "GITHUB_STEP_SUMMARY": str(summary)})
+    command = [str(python), moved(entrypoint[1], tmp_path)]
+    proc = subprocess.run(command, cwd=tmp_path, env=env,
                           capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stdout == ("::error title=django-migration-ci::Input 'fix' is 'sideways', which "
