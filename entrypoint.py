@@ -1,4 +1,4 @@
-"""Entry point of the django-migration-ci GitHub Action (Docker): ``python /app/entrypoint.py``.
+"""Entry point of the django-migration-ci GitHub Action (Docker): ``python /action/entrypoint.py``.
 
 Reads the environment once, wires the real services (git, the migration-ci CLI, the GitHub
 API, the runner's files) into ``migration_ci.action.run_pr_report`` and returns its exit code.
@@ -7,6 +7,7 @@ API, the runner's files) into ``migration_ci.action.run_pr_report`` and returns 
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import json
 import os
@@ -73,6 +74,16 @@ def connect_history(root: Path, base: str, head: str | None = None) -> None:
         git.fetch(root, "origin", [head, base], unshallow=True)
 
 
+PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
+
+
+def is_test_merge(root: Path, event: action.Event) -> bool:
+    """HEAD is GitHub's test merge of the pull request (the default pull_request checkout): two
+    parents, the second the pull request's head. Any other merge commit is just a commit."""
+    parents = git.commit_parents(root, "HEAD")
+    return len(parents) == 2 and bool(event.head_sha) and parents[1] == event.head_sha
+
+
 def find_base(root: Path, inputs: Inputs, event: action.Event) -> str | None:
     """The commit to judge the merge against, fetched; None checks the tree alone."""
     if inputs.base_ref:
@@ -81,13 +92,16 @@ def find_base(root: Path, inputs: Inputs, event: action.Event) -> str | None:
         base = f"origin/{ref}"
         connect_history(root, git.resolve_commit(root, base))
         return base
-    if event.name not in ("pull_request", "pull_request_target", "merge_group"):
+    if event.name == "push":
+        # The branch judged against itself: nothing is new, and verify builds the base-state
+        # snapshot that actions/cache saves for pull requests (README: "Snapshot cache").
+        return "HEAD"
+    if event.name not in (*PULL_REQUEST_EVENTS, "merge_group"):
         return None
-    parents = git.commit_parents(root, "HEAD")
-    # On the default pull_request checkout HEAD is GitHub's test merge; its first parent is
-    # exactly the base it was merged onto.
-    is_test_merge = event.name != "merge_group" and len(parents) == 2
-    base = parents[0] if is_test_merge else event.base_sha
+    # On the test merge its first parent is exactly the base GitHub merged onto; otherwise
+    # (pull_request_target checks out the base tip; a checkout of the head) the event's base.
+    test_merge = event.name != "merge_group" and is_test_merge(root, event)
+    base = git.commit_parents(root, "HEAD")[0] if test_merge else event.base_sha
     if not base:
         return None
     connect_history(root, base)
@@ -95,12 +109,16 @@ def find_base(root: Path, inputs: Inputs, event: action.Event) -> str | None:
 
 
 def find_head(root: Path, event: action.Event) -> str | None:
-    """The PR's own head on GitHub's test-merge checkout (its second parent), so leaves are
-    told apart by side; None judges the working tree."""
-    if event.name not in ("pull_request", "pull_request_target"):
+    """The pull request's own head commit, fetched, so leaves are told apart by side even when
+    HEAD is not the pull request (pull_request_target: the base tip); None judges the tree."""
+    if event.name not in PULL_REQUEST_EVENTS or not event.head_sha:
         return None
-    parents = git.commit_parents(root, "HEAD")
-    return parents[1] if len(parents) == 2 else None
+    if not git.has_commit(root, event.head_sha):
+        try:
+            git.fetch(root, "origin", [event.head_sha], depth=1)
+        except GitError:
+            return None
+    return event.head_sha
 
 
 def build_report(inputs: Inputs, context: RunContext, event: action.Event) -> dict[str, Any]:
@@ -117,6 +135,7 @@ def build_report(inputs: Inputs, context: RunContext, event: action.Event) -> di
             *(["--settings", inputs.settings_module] if inputs.settings_module else [])]
     if _has_command("report"):
         args = ["report", "--format", "json", *args,
+                "--working-directory", inputs.working_directory,
                 *(["--database-url", inputs.database_url] if inputs.database_url else []),
                 *([] if inputs.verify else ["--no-verify"]),
                 *(["--cache", str(project / CACHE_DIR)] if inputs.cache else ["--no-cache"])]
@@ -136,6 +155,27 @@ def build_report(inputs: Inputs, context: RunContext, event: action.Event) -> di
     return document
 
 
+def push_config(context: RunContext, token: str) -> list[str]:
+    """``git -c`` options that push with ``token``, not the credentials actions/checkout kept.
+
+    git sends every http.<url>.extraheader it finds; an empty value first drops the one
+    actions/checkout persisted (git-config(1): http.extraHeader).
+    """
+    if not token:
+        return []
+    key = f"http.{context.server_url}/.extraheader"
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return ["-c", f"{key}=", "-c", f"{key}=AUTHORIZATION: basic {basic}"]
+
+
+def _redacted(exc: GitError, config: Sequence[str]) -> GitError:
+    secrets = [part.rpartition(" ")[2] for part in config if "AUTHORIZATION" in part]
+    message, hint = exc.message, exc.hint
+    for secret in secrets:
+        message, hint = message.replace(secret, "***"), hint.replace(secret, "***")
+    return GitError(message, hint)
+
+
 def commit_fix(inputs: Inputs, context: RunContext, event: action.Event,
                report: dict[str, Any]) -> str:
     """Check out the PR branch, merge the base, write the fix, commit and push it."""
@@ -144,20 +184,24 @@ def commit_fix(inputs: Inputs, context: RunContext, event: action.Event,
     git.fetch(root, "origin", refs, unshallow=git.is_shallow(root))
     git.checkout_new_branch(root, head, f"origin/{head}")
     if not git.merge_no_edit(root, f"origin/{base}"):
-        return (f"fix: commit stopped: merging '{base}' into '{head}' has git conflicts, so the "
-                "merge was aborted and nothing was pushed. Merge locally, then run: "
-                "migration-ci fix")
+        return (f"fix: commit stopped: merging {comment.code(base)} into {comment.code(head)} "
+                "has git conflicts, so the merge was aborted and nothing was pushed. Merge "
+                "locally, then run: `migration-ci fix`")
     code, _, err = _tool(["fix", "--format", "json", "--strategy", inputs.strategy,
                           "--root", str(_project_dir(inputs, context))])
     if code not in (0, 1):
         raise ConfigError(f"migration-ci fix failed (exit {code}): {err.strip()}")
-    prefix = "" if inputs.working_directory == "." else inputs.working_directory + "/"
-    dirs = sorted({prefix + str(c.get("migrations_dir")) for c in comment.conflicts(report)})
+    dirs = sorted({action.repo_path(inputs.working_directory, c.get("migrations_dir"))
+                   for c in comment.conflicts(report)})
     sha = git.commit_paths(root, dirs, "Merge conflicting migrations\n\n"
                                        "Written by django-migration-ci (migration-ci fix).")
-    git.push(root, "origin", f"HEAD:refs/heads/{head}")
-    return f"fix: committed {sha[:12]} to '{head}' (merged '{base}' first). " \
-           + action.TOKEN_PUSH_NOTE
+    config = push_config(context, inputs.github_token)
+    try:
+        git.push(root, "origin", f"HEAD:refs/heads/{head}", extra_config=config)
+    except GitError as exc:
+        raise _redacted(exc, config) from None
+    return (f"fix: committed {comment.code(sha[:12])} to {comment.code(head)} (merged "
+            f"{comment.code(base)} first). " + action.TOKEN_PUSH_NOTE)
 
 
 def read_event(context: RunContext) -> action.Event:

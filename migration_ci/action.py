@@ -22,7 +22,7 @@ from migration_ci.errors import (
     GitHubError,
     MigrationCIError,
 )
-from migration_ci.github import Comment, PullRequest
+from migration_ci.github import Comment, GitHubAPIError, PullRequest
 from migration_ci.inputs import Inputs, RunContext
 from migration_ci.workflow import Annotation, Workflow
 
@@ -30,6 +30,10 @@ ARTIFACT_FILE = "migration-ci-report.json"
 ARTIFACT_KIND = "django-migration-ci/pr-report"
 MAX_ARTIFACT_BYTES = 5_000_000
 FORK_PATTERN = 'README: "Pull requests from forks"'
+FROM_RUN_NOTE = (
+    "This report was made by the pull request's own `pull_request` run and posted by a "
+    "`workflow_run` workflow; the base, head and working directory shown were read from the "
+    "API and this workflow, not from the report.")
 TOKEN_PUSH_NOTE = (
     "Pushes made with the default GITHUB_TOKEN do not start new workflow runs, so checks will "
     "not run on this commit: push a new commit, or pass a GitHub App or personal access token "
@@ -37,7 +41,7 @@ TOKEN_PUSH_NOTE = (
 
 
 class GitHubPort(Protocol):
-    def identity(self) -> str: ...
+    def identity(self) -> str | None: ...
     def get_pull(self, number: int) -> PullRequest: ...
     def list_comments(self, number: int) -> list[Comment]: ...
     def create_comment(self, number: int, body: str) -> Comment: ...
@@ -59,9 +63,17 @@ class Event:
     run_head_sha: str = ""  # workflow_run: the commit the triggering run checked
     run_head_repository: str = ""
 
+    def is_same_repository(self, repository: str) -> bool:
+        """The pull request's head branch lives in ``repository`` (GITHUB_REPOSITORY), as does its
+        base. A deleted fork leaves ``head.repo`` null in the payload: unknown is not trusted."""
+        return bool(repository) and self.head_repository == self.base_repository == repository
+
     @property
-    def is_fork(self) -> bool:
-        return bool(self.head_repository) and self.head_repository != self.base_repository
+    def head_owner(self) -> str:
+        """Who the head branch belongs to, for messages."""
+        if not self.head_repository:
+            return "a deleted fork (the event names no head repository)"
+        return f"'{self.head_repository}'"
 
     @classmethod
     def from_payload(cls, name: str, payload: Mapping[str, Any]) -> Event:
@@ -101,40 +113,52 @@ def run_pr_report(inputs: Inputs, context: RunContext, event: Event, services: S
     if event.name == "workflow_run":
         return post_from_artifact(inputs, context, event, services)
     workflow = services.workflow
-    if event.name == "pull_request_target" and event.is_fork:
-        message = (f"Refusing to load the project: on pull_request_target the code of the fork "
-                   f"'{event.head_repository}' would run with a token that can write to "
-                   f"'{event.base_repository}'. Run django-migration-ci on pull_request and post "
-                   f"its report from a workflow_run workflow ({FORK_PATTERN}).")
+    if event.name == "pull_request_target" and not event.is_same_repository(context.repository):
+        message = (f"Refusing to load the project: on pull_request_target the code of "
+                   f"{event.head_owner} would run with a token that can write to "
+                   f"'{context.repository or event.base_repository}'. Run "
+                   f"django-migration-ci on pull_request and post its report from a "
+                   f"workflow_run workflow ({FORK_PATTERN}).")
         workflow.annotate(Annotation("error", message, title="django-migration-ci"))
         workflow.write_summary(f"## Django migrations: not checked\n\n{message}\n")
         return EXIT_BAD_INPUT
     report = services.build_report(event)
-    notes = [deliver_fix(inputs, event, report, services)]
-    publish(inputs, context, report, [n for n in notes if n], workflow)
+    notes = [n for n in [deliver_fix(inputs, context, event, report, services)] if n]
+    publish(inputs, context, report, notes, workflow)
     if event.pull_number is not None:
         write_artifact(Path(context.workspace, inputs.working_directory), event, report)
-    url = ""
-    if inputs.comment and event.pull_number is not None:
-        url = post_comment(services, event.pull_number, report, context,
-                           notes=[n for n in notes if n], strategy=inputs.strategy)
-    workflow.set_outputs(outputs(report, url))
+    finish(inputs, context, event.pull_number, report, notes, services)
     return exit_code(inputs, report)
 
 
-def deliver_fix(inputs: Inputs, event: Event, report: dict[str, Any], services: Services) -> str:
+def finish(inputs: Inputs, context: RunContext, number: int | None, report: dict[str, Any],
+           notes: list[str], services: Services) -> None:
+    """Outputs first, so nothing the API does can cost them; then the comment and its URL."""
+    results = outputs(report, "")
+    services.workflow.set_outputs({k: v for k, v in results.items() if k != "comment-url"})
+    url = ""
+    if inputs.comment and number is not None:
+        url = post_comment(services, number, report, context, notes=notes,
+                           strategy=inputs.strategy)
+    services.workflow.set_outputs({"comment-url": url})
+
+
+def deliver_fix(inputs: Inputs, context: RunContext, event: Event, report: dict[str, Any],
+                services: Services) -> str:
+    """A note (Markdown, values in code spans) on what ``fix: commit`` did; "" when nothing."""
     if inputs.fix != "commit" or not comment.conflicts(report):
         return ""
     if event.name != "pull_request" or event.pull_number is None:
-        return f"fix: commit works on pull_request events only, not {event.name}; see the " \
-               "suggested merge migration below."
-    if event.is_fork:
-        return (f"fix: commit never pushes to a fork ('{event.head_repository}'); apply the "
-                "suggested merge migration below.")
+        return f"fix: commit works on pull_request events only, not {comment.code(event.name)}; " \
+               "see the suggested merge migration below."
+    if not event.is_same_repository(context.repository):
+        return (f"fix: commit never pushes to a fork "
+                f"({comment.code(event.head_repository or 'deleted')}); apply the suggested "
+                "merge migration below.")
     try:
         return services.commit_fix(event, report)
     except MigrationCIError as exc:  # git conflicts, a refused push: report, keep the report
-        return f"fix: commit failed, nothing was pushed: {exc}"
+        return f"fix: commit failed, nothing was pushed: {comment.code(exc, 1000)}"
 
 
 def exit_code(inputs: Inputs, report: Mapping[str, Any]) -> int:
@@ -158,10 +182,18 @@ def outputs(report: Mapping[str, Any], comment_url: str) -> dict[str, str]:
     }
 
 
+def repo_path(working_directory: str, path: object) -> str:
+    """A report path relative to the repository root: the check's paths already are, a path
+    relative to the project (working directory) gets its prefix."""
+    text = comment.as_text(path)
+    if working_directory == "." or text.startswith(working_directory + "/"):
+        return text
+    return f"{working_directory}/{text}"
+
+
 def find_annotations(report: Mapping[str, Any], working_directory: str) -> list[Annotation]:
     def at(path: object) -> str:
-        text = comment.as_text(path)
-        return text if working_directory == "." else f"{working_directory}/{text}"
+        return repo_path(working_directory, path)
 
     found = []
     for conflict in comment.conflicts(report):
@@ -195,31 +227,58 @@ def _base_ref(report: Mapping[str, Any]) -> str:
     return comment.as_text(comment.as_dict(report.get("base")).get("ref"))
 
 
+def find_sticky(comments: list[Comment], mark: str, login: str | None) -> Comment | None:
+    """Our comment: it opens with the marker and is written by this token's identity, or, when
+    the token may not read its user (an installation token), by a bot: GITHUB_TOKEN writes as
+    github-actions[bot], a GitHub App as <slug>[bot]."""
+    def ours(c: Comment) -> bool:
+        return c.author == login if login else c.author_type == "Bot"
+
+    return next((c for c in comments if c.body.startswith(mark) and ours(c)), None)
+
+
 def post_comment(services: Services, number: int, report: dict[str, Any],
                  context: RunContext, *, notes: list[str], strategy: str) -> str:
-    """Create, update or resolve the sticky comment; on API refusal, say so and go on."""
-    summary_url = context.run_url
+    """Create, update or resolve the sticky comment. This is the step's boundary with the API:
+    whatever fails here becomes a warning, and the report, outputs and exit status stand."""
     try:
-        github = services.connect()
-        login = github.identity()
-        mark = comment.marker(report.get("working_directory"))
-        sticky = next((c for c in github.list_comments(number)
-                       if c.author == login and mark in c.body), None)
-        if comment.has_findings(report):
-            body = comment.render_comment(report, notes=notes, summary_url=summary_url,
-                                          base_ref=_base_ref(report), strategy=strategy)
-        elif sticky is not None:
-            body = comment.render_resolved(report, summary_url=summary_url)
-        else:
-            return ""
-        if sticky is None:
-            return github.create_comment(number, body).url
-        return github.edit_comment(sticky, body).url if sticky.body != body else sticky.url
+        return _sync_comment(services.connect(), number, report, context, notes, strategy)
     except GitHubError as exc:
         message = f"The pull request comment was not posted: {exc}"
-        services.workflow.annotate(Annotation("warning", message, title="django-migration-ci"))
-        services.workflow.write_summary(f"> [!WARNING]\n> {comment.code(message, 2000)}\n")
+    except Exception as exc:  # the boundary (see the docstring): a bug here must not cost more
+        message = (f"The pull request comment was not posted: unexpected "
+                   f"{type(exc).__name__}: {exc}")
+    services.workflow.annotate(Annotation("warning", message, title="django-migration-ci"))
+    services.workflow.write_summary(f"> [!WARNING]\n> {comment.code(message, 2000)}\n")
+    return ""
+
+
+def _sync_comment(github: GitHubPort, number: int, report: dict[str, Any], context: RunContext,
+                  notes: list[str], strategy: str) -> str:
+    login = github.identity()
+    mark = comment.marker(report.get("working_directory"))
+    sticky = find_sticky(github.list_comments(number), mark, login)
+    if comment.has_findings(report):
+        body = comment.render_comment(report, notes=notes, summary_url=context.run_url,
+                                      base_ref=_base_ref(report), strategy=strategy)
+    elif sticky is not None:
+        body = comment.render_resolved(report, summary_url=context.run_url)
+    else:
         return ""
+    if sticky is None:
+        sticky = _create(github, number, body, mark, login)
+    return github.edit_comment(sticky, body).url if sticky.body != body else sticky.url
+
+
+def _create(github: GitHubPort, number: int, body: str, mark: str, login: str | None) -> Comment:
+    """POST once; after a 5xx or no answer GitHub may still have created it, so look first."""
+    try:
+        return github.create_comment(number, body)
+    except GitHubAPIError as exc:
+        if not exc.is_transient:
+            raise
+        found = find_sticky(github.list_comments(number), mark, login)
+        return found if found is not None else github.create_comment(number, body)
 
 
 def write_artifact(directory: Path, event: Event, report: dict[str, Any]) -> Path:
@@ -243,6 +302,9 @@ def read_artifact(path: Path) -> tuple[int, dict[str, Any]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"Report artifact '{path}' is not JSON: {exc}.") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"Report artifact '{path}' is nested too deeply to be a report.",
+                          "Upload the file the Action wrote on the pull_request run.") from exc
     number = _d(data).get("pull_request")
     report = _d(data).get("report")
     if (_d(data).get("kind") != ARTIFACT_KIND or not isinstance(number, int) or number <= 0
@@ -253,12 +315,22 @@ def read_artifact(path: Path) -> tuple[int, dict[str, Any]]:
     return number, report
 
 
+def adopt_pull(report: dict[str, Any], working_directory: str,
+               pull: PullRequest) -> dict[str, Any]:
+    """The artifact's word on where and what was checked is replaced by this workflow's input and
+    the API's pull request: a marker or base named by the untrusted run is never used."""
+    return {**report, "working_directory": working_directory,
+            "base": {**comment.as_dict(report.get("base")), "ref": pull.base_ref,
+                     "sha": pull.base_sha},
+            "head": {**comment.as_dict(report.get("head")), "sha": pull.head_sha}}
+
+
 def post_from_artifact(inputs: Inputs, context: RunContext, event: Event,
                        services: Services) -> int:
     """workflow_run mode: post a report made by an untrusted run, as data only."""
     workflow = services.workflow
-    number, report = read_artifact(Path(context.workspace, inputs.working_directory,
-                                        ARTIFACT_FILE))
+    number, untrusted = read_artifact(Path(context.workspace, inputs.working_directory,
+                                           ARTIFACT_FILE))
     try:
         pull = services.connect().get_pull(number)
     except GitHubError as exc:
@@ -271,7 +343,7 @@ def post_from_artifact(inputs: Inputs, context: RunContext, event: Event,
                        f"'{pull.head_repository}', but the report is for "
                        f"{event.run_head_sha[:12]} of '{event.run_head_repository}'."))
         return EXIT_OK
-    publish(inputs, context, report, [], workflow)
-    url = post_comment(services, number, report, context, notes=[], strategy=inputs.strategy)
-    workflow.set_outputs(outputs(report, url))
+    report = adopt_pull(untrusted, inputs.working_directory, pull)
+    publish(inputs, context, report, [FROM_RUN_NOTE], workflow)
+    finish(inputs, context, number, report, [FROM_RUN_NOTE], services)
     return EXIT_OK

@@ -3,8 +3,9 @@
 Pure: takes the report document (a dict, see the README's "Report document") and returns text.
 The document may come from an untrusted run, so every value is treated as hostile: inline values
 go into code spans (no Markdown, HTML or @mentions render there), values inside HTML are escaped,
-blocks use a fence longer than any backtick run they hold, and a document of the wrong shape
-renders as empty parts instead of failing.
+blocks use a fence longer than any backtick run they hold, commands put ``--`` before any value
+that could pass for an option, and a document of the wrong shape renders as empty parts instead
+of failing. Notes are Markdown written by the caller, with every value in a code span.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 
 # https://docs.github.com/en/rest/issues/comments#create-an-issue-comment: body max 65536 chars.
 MAX_COMMENT_CHARS = 65_536
-MAX_SUMMARY_CHARS = 1_000_000  # the job summary's limit is 1 MiB per step
+# The job summary's limit is 1 MiB per step, in bytes; the report leaves room for warnings that
+# follow it (workflow.Workflow.write_summary holds the file itself under the limit).
+MAX_SUMMARY_BYTES = 1_000_000
 MARKER_PREFIX = "<!-- django-migration-ci:"
 _BACKTICKS = re.compile(r"`+")
 _UNSAFE_MARKER = re.compile(r"[^A-Za-z0-9._/\-]")
@@ -166,9 +169,11 @@ def _fix(conflict: Mapping[str, Any], base_ref: str, strategy: str) -> str:
         folder = as_text(conflict.get("migrations_dir"))
         path = f"{folder}/{as_text(conflict.get('merge_name'))}.py".lstrip("/")
     fix = "migration-ci fix" + (" --strategy rebase" if strategy == "rebase" else "")
-    ref = shlex.quote(base_ref or "main")
-    commands = "\n".join([f"git fetch origin {ref}", f"git merge origin/{ref}", fix,
-                          f"git add {shlex.quote(path)}" if path else "git add -A",
+    ref = base_ref or "main"
+    # "--": a name from the report that starts with "-" is a ref or a path, never an option.
+    commands = "\n".join([f"git fetch origin -- {shlex.quote(ref)}",
+                          f"git merge {shlex.quote('origin/' + ref)}", fix,
+                          f"git add -- {shlex.quote(path)}" if path else "git add -A",
                           "git commit -m 'Merge conflicting migrations'", "git push"])
     body = "Apply it locally:\n\n" + fenced(commands, "sh")
     if merge_file.get("content"):
@@ -278,10 +283,21 @@ def _footer(report: Mapping[str, Any], notes: Sequence[str], summary_url: str,
     return "\n\n".join(lines)
 
 
+def _size(text: str, in_bytes: bool) -> int:
+    return len(text.encode("utf-8")) if in_bytes else len(text)
+
+
+def _cut(text: str, limit: int, in_bytes: bool) -> str:
+    if not in_bytes:
+        return text[:limit]
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
 def render_report(report: Mapping[str, Any], *, notes: Sequence[str] = (), summary_url: str = "",
                   base_ref: str = "", strategy: str = "merge", header: str = "",
-                  limit: int = MAX_COMMENT_CHARS) -> str:
-    """The full report as Markdown, within ``limit``: SQL is dropped first, then the plan."""
+                  limit: int = MAX_COMMENT_CHARS, in_bytes: bool = False) -> str:
+    """The full report as Markdown, within ``limit`` characters (UTF-8 bytes with ``in_bytes``):
+    SQL is dropped first, then the plan, then the files."""
     attempts = [({"sql": True, "plan": True, "files": True}, ""),
                 ({"sql": False, "plan": True, "files": True}, "SQL left out"),
                 ({"sql": False, "plan": False, "files": True}, "SQL and plan left out"),
@@ -290,11 +306,11 @@ def render_report(report: Mapping[str, Any], *, notes: Sequence[str] = (), summa
     for options, trimmed in attempts:
         parts = _sections(report, base_ref=base_ref, strategy=strategy, **options)
         body = "\n\n".join([header, *parts, _footer(report, notes, summary_url, trimmed)]).strip()
-        if len(body) <= limit:
+        if _size(body, in_bytes) < limit:
             return body + "\n"
     footer = _footer(report, notes, summary_url, "cut to fit")
     head = "\n\n".join([header, _title(report), _checked(report)]).strip()
-    return (head + "\n\n" + footer)[:limit - 1] + "\n"
+    return _cut(head + "\n\n" + footer, limit - 1, in_bytes) + "\n"
 
 
 def render_comment(report: Mapping[str, Any], *, notes: Sequence[str] = (),
@@ -318,4 +334,4 @@ def render_summary(report: Mapping[str, Any], *, notes: Sequence[str] = (),
                    base_ref: str = "", strategy: str = "merge") -> str:
     """The job summary: the whole report, no marker, within the summary's size limit."""
     return render_report(report, notes=notes, base_ref=base_ref, strategy=strategy,
-                         limit=MAX_SUMMARY_CHARS)
+                         limit=MAX_SUMMARY_BYTES, in_bytes=True)

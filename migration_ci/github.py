@@ -1,7 +1,9 @@
 """The GitHub REST adapter: the only module that imports PyGithub.
 
 Failures become ``GitHubAPIError`` carrying the HTTP status and a hint naming the missing
-permission. 5xx answers and rate limits are retried by PyGithub's ``GithubRetry``, with a bound.
+permission. 5xx answers and rate limits are retried by PyGithub's ``GithubRetry``, with a bound
+on the count and on every wait; a POST is never resent, since GitHub may have acted on it before
+answering 5xx (the caller looks before it posts again).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from github import Auth, Github, GithubException, GithubRetry
 
 from migration_ci.errors import GitHubError
 
-# The login of GITHUB_TOKEN's app. GET /user answers 403 to installation tokens
-# ("Resource not accessible by integration"), so it cannot tell us who we are.
-DEFAULT_BOT_LOGIN = "github-actions[bot]"
+# Idempotent methods only: a PATCH sets the body, so sending it twice is harmless; a POST is not.
+RETRIED_METHODS = frozenset(GithubRetry.DEFAULT_ALLOWED_METHODS | {"GET", "PATCH"})
+RETRY_AFTER_MAX = 120.0  # seconds; GitHub may ask for far longer (urllib3's own cap is 6 hours)
 
 _HINTS = {
     401: "The token is invalid or expired: check the 'github-token' input.",
@@ -29,12 +31,33 @@ _HINTS = {
 }
 
 
+class _Retry(GithubRetry):
+    """``GithubRetry`` with every Retry-After wait capped: urllib3 sleeps whatever the header
+    says (up to 6 hours), and its own ``retry_after_max`` is missing from older releases."""
+
+    def __init__(self, retry_after_cap: float = RETRY_AFTER_MAX, **kwargs: Any) -> None:
+        self.retry_after_cap = retry_after_cap
+        super().__init__(**kwargs)
+
+    def new(self, **kw: Any) -> _Retry:
+        return super().new(retry_after_cap=self.retry_after_cap, **kw)
+
+    def get_retry_after(self, response: Any) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(float(seconds), self.retry_after_cap)
+
+
 class GitHubAPIError(GitHubError):
     """A request to the GitHub API failed; ``status`` is its HTTP status (0: no answer)."""
 
     def __init__(self, message: str, hint: str = "", status: int = 0) -> None:
         super().__init__(message, hint)
         self.status = status
+
+    @property
+    def is_transient(self) -> bool:
+        """No answer, or a 5xx: the request may or may not have been carried out."""
+        return self.status == 0 or self.status >= 500
 
 
 @dataclass(frozen=True)
@@ -56,9 +79,10 @@ class PullRequest:
 @dataclass(frozen=True)
 class Comment:
     id: int
-    author: str
+    author: str  # the login
     body: str
     url: str  # the html_url a person opens
+    author_type: str = ""  # "User", "Bot" (GitHub Apps and GITHUB_TOKEN), "Organization"
 
 
 def _translate(exc: GithubException, action: str) -> GitHubAPIError:
@@ -79,15 +103,17 @@ class GitHub:
     """The calls the Action makes, for one repository."""
 
     def __init__(self, token: str, repository: str, api_url: str, *, retries: int = 4,
-                 backoff: float = 1,
-                 max_rate_limit_wait: float = 120, throttle: bool = True) -> None:
+                 backoff: float = 1, max_wait: float = RETRY_AFTER_MAX,
+                 throttle: bool = True) -> None:
         if not token:
             raise GitHubAPIError("No GitHub token: the 'github-token' input is empty.",
                                  "Leave it at its default, ${{ github.token }}, or pass a token.")
-        retry = GithubRetry(total=retries, backoff_factor=backoff, secondary_rate_wait=30,
-                            max_rate_limit_wait=max_rate_limit_wait)
         self._github = Github(
-            auth=Auth.Token(token), base_url=api_url, retry=retry, timeout=30, per_page=100,
+            auth=Auth.Token(token), base_url=api_url, retry=_Retry(
+                retry_after_cap=max_wait, total=retries, backoff_factor=backoff,
+                secondary_rate_wait=min(30, max_wait), max_rate_limit_wait=max_wait,
+                allowed_methods=RETRIED_METHODS),
+            timeout=30, per_page=100,
             seconds_between_requests=0.25 if throttle else None,
             seconds_between_writes=1.0 if throttle else None,
         )
@@ -106,13 +132,17 @@ class GitHub:
                 f"GitHub API unreachable while trying to {action}: {exc}.",
                 "Check GITHUB_API_URL and the network; run the job again.") from exc
 
-    def identity(self) -> str:
-        """The login comments by this token carry; installation tokens fall back to the bot."""
+    def identity(self) -> str | None:
+        """The login comments by this token carry; None when the token may not read its user.
+
+        GET /user answers 403 to installation tokens ("Resource not accessible by integration"):
+        GITHUB_TOKEN comments as github-actions[bot], a GitHub App's token as <slug>[bot].
+        """
         try:
             return str(self._call("read the token's user", lambda: self._github.get_user().login))
         except GitHubAPIError as exc:
             if exc.status in (401, 403, 404):
-                return DEFAULT_BOT_LOGIN
+                return None
             raise
 
     @property
@@ -141,7 +171,8 @@ class GitHub:
     def _remember(self, comment: Any) -> Comment:
         self._comments[comment.id] = comment
         login = comment.user.login if comment.user else ""
-        return Comment(comment.id, login, comment.body or "", comment.html_url)
+        kind = comment.user.type if comment.user else ""
+        return Comment(comment.id, login, comment.body or "", comment.html_url, kind or "")
 
     def list_comments(self, number: int) -> list[Comment]:
         """Every comment of the pull request's conversation, across all pages."""

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+# https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions#step-isolation-and-limits
+MAX_SUMMARY_BYTES = 1024 * 1024  # per step; over it the runner drops the whole summary
+SUMMARY_CUT_NOTE = "\n\n(cut: the job summary is limited to 1 MiB)\n"
+
 
 def escape_data(value: str) -> str:
     """Escape the message part of a workflow command (what follows ``::``)."""
@@ -72,10 +76,20 @@ class Workflow:
             self.print("Outputs (no GITHUB_OUTPUT file):\n" + text)
 
     def write_summary(self, markdown: str) -> bool:
+        """Append to the job summary, cut so the file stays within ``MAX_SUMMARY_BYTES``."""
         if not self.summary_path:
             return False
-        with Path(self.summary_path).open("a", encoding="utf-8") as f:
-            f.write(markdown.rstrip("\n") + "\n")
+        path = Path(self.summary_path)
+        room = MAX_SUMMARY_BYTES - (path.stat().st_size if path.exists() else 0)
+        data = (markdown.rstrip("\n") + "\n").encode("utf-8")
+        if len(data) > room:
+            note = SUMMARY_CUT_NOTE.encode("utf-8")
+            if room < len(note):
+                self.print("The job summary is full (1 MiB); this part was left out of it.")
+                return False
+            data = data[: room - len(note)].decode("utf-8", errors="ignore").encode() + note
+        with path.open("ab") as f:
+            f.write(data)
         return True
 
     def annotate(self, annotation: Annotation) -> None:

@@ -7,7 +7,9 @@
     POST  {prefix}/repos/{o}/{r}/issues/{n}/comments     422 when the body is over 65,536 chars
     PATCH {prefix}/repos/{o}/{r}/issues/comments/{id}    422 likewise
 
-Failures are scripted with ``fail(method, path_regex, status, times)``; every request is recorded.
+Failures are scripted with ``fail(method, path_regex, status, times)``; ``after=True`` carries the
+request out before answering the failure (a 502 from a proxy after GitHub acted). Every request is
+recorded. Comments by a login ending in ``[bot]`` have ``user.type`` "Bot", as on GitHub.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Failure:
     status: int
     times: int | None  # None: for ever
     message: str
+    headers: dict[str, str] = field(default_factory=dict)
+    after: bool = False  # carry the request out, then answer the failure
 
 
 @dataclass
@@ -48,8 +52,10 @@ class FakeGitHub:
 
     repository: str = "acme/shop"
     prefix: str = "/api/v3"
-    tokens: dict[str, str] = field(default_factory=lambda: {"ghs_app": "github-actions[bot]"})
-    app_tokens: set[str] = field(default_factory=lambda: {"ghs_app"})  # GET /user is 403
+    tokens: dict[str, str] = field(default_factory=lambda: {
+        "ghs_app": "github-actions[bot]", "ghs_custom_app": "migrations-bot[bot]"})
+    app_tokens: set[str] = field(  # installation tokens: GET /user is 403
+        default_factory=lambda: {"ghs_app", "ghs_custom_app"})
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     per_page_max: int = 100
@@ -63,10 +69,12 @@ class FakeGitHub:
     # -- scripting ----------------------------------------------------------------------------
 
     def fail(self, method: str, path: str, status: int, times: int | None = None,
-             message: str = "") -> None:
+             message: str = "", headers: dict[str, str] | None = None,
+             after: bool = False) -> None:
         default = {403: "Resource not accessible by integration", 404: "Not Found",
                    502: "Bad Gateway"}.get(status, "Failure")
-        self.failures.append(Failure(method, re.compile(path), status, times, message or default))
+        self.failures.append(Failure(method, re.compile(path), status, times, message or default,
+                                     headers or {}, after))
 
     def add_pull(self, number: int, *, head_sha: str, base_sha: str, head_ref: str = "feature",
                  base_ref: str = "main", head_repo: str | None = None) -> None:
@@ -93,7 +101,8 @@ class FakeGitHub:
             "html_url": f"https://github.test/{self.repository}/pull/{number}"
                         f"#issuecomment-{self.next_id}",
             "issue_url": f"{self.base_url}/repos/{self.repository}/issues/{number}",
-            "body": body, "user": {"login": login, "id": 1, "type": "Bot"},
+            "body": body,
+            "user": {"login": login, "id": 1, "type": "Bot" if login.endswith("[bot]") else "User"},
             "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
         }
         self.comments.setdefault(number, []).append(comment)
@@ -119,12 +128,15 @@ class FakeGitHub:
             return 404, {"message": "Not Found"}, {}
         route = path[len(self.prefix):]
         failure = self.scripted_failure(method, route)
-        if failure is not None:
-            return failure.status, {"message": failure.message}, {}
+        if failure is not None and not failure.after:
+            return failure.status, {"message": failure.message}, failure.headers
         token = authorization.removeprefix("token ").removeprefix("Bearer ")
         if token not in self.tokens:
             return 401, {"message": "Bad credentials"}, {}
-        return self.route(method, route, query, body, token)
+        answer = self.route(method, route, query, body, token)
+        if failure is not None:
+            return failure.status, {"message": failure.message}, failure.headers
+        return answer
 
     def route(self, method: str, route: str, query: dict[str, str], body: Any,
               token: str) -> tuple[int, Any, dict[str, str]]:

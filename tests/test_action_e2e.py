@@ -36,22 +36,31 @@ class Checkout:
     merge_sha: str
 
 
-def make_checkout(tmp_path: Path, *, conflict: bool = True, clash: bool = False) -> Checkout:
+def make_checkout(tmp_path: Path, *, conflict: bool = True, clash: bool = False,
+                  folders: tuple[str, ...] = (".",)) -> Checkout:
+    """The shop app in each of ``folders`` (relative to the repository root): 0002_add_sku on
+    the feature branch, 0002_price_index on main (with ``conflict``)."""
     author = GitRepo(tmp_path / "author")
-    author.write("shop/__init__.py", "")
-    author.write("shop/migrations/__init__.py", "")
-    author.write("shop/migrations/0001_initial.py", migration())
+    at = [("" if folder == "." else f"{folder}/") for folder in folders]
+    for prefix in at:
+        author.write(f"{prefix}shop/__init__.py", "")
+        author.write(f"{prefix}shop/migrations/__init__.py", "")
+        author.write(f"{prefix}shop/migrations/0001_initial.py", migration())
     author.commit("initial")
     author.branch("feature")
-    author.write("shop/migrations/0002_add_sku.py", migration([("shop", "0001_initial")]))
+    for prefix in at:
+        author.write(f"{prefix}shop/migrations/0002_add_sku.py",
+                     migration([("shop", "0001_initial")]))
     if clash:
         author.write("VERSION", "feature\n")
     head = author.commit("add sku")
     author.checkout("main")
-    if conflict:
-        author.write("shop/migrations/0002_price_index.py", migration([("shop", "0001_initial")]))
-    else:
-        author.write("README.md", "base moved on\n")
+    for prefix in at:
+        if conflict:
+            author.write(f"{prefix}shop/migrations/0002_price_index.py",
+                         migration([("shop", "0001_initial")]))
+        else:
+            author.write("README.md", "base moved on\n")
     if clash:
         author.write("VERSION", "main\n")
     base = author.commit("base moves on")
@@ -86,9 +95,10 @@ def serve_checkout(tmp_path: Path, author: GitRepo, base: str, head: str, merge:
 
 def pull_event(checkout: Checkout, *, head_repo: str = "acme/shop",
                name: str = "pull_request") -> dict[str, Any]:
+    repo = {"full_name": head_repo} if head_repo else None  # null: the fork was deleted
     return {"action": "synchronize", "number": 5, "pull_request": {
         "number": 5,
-        "head": {"sha": checkout.head_sha, "ref": "feature", "repo": {"full_name": head_repo}},
+        "head": {"sha": checkout.head_sha, "ref": "feature", "repo": repo},
         "base": {"sha": checkout.base_sha, "ref": "main", "repo": {"full_name": "acme/shop"}},
     }, "repository": {"full_name": "acme/shop"}}
 
@@ -103,7 +113,8 @@ class Run:
 
 
 def run_action(tmp_path: Path, checkout: Checkout, fake: FakeGitHub, event: dict[str, Any],
-               event_name: str = "pull_request", **inputs: str) -> Run:
+               event_name: str = "pull_request", environ: dict[str, str] | None = None,
+               **inputs: str) -> Run:
     event_path, output, summary = (tmp_path / n for n in ("event.json", "output", "summary"))
     event_path.write_text(json.dumps(event))
     for path in (output, summary):
@@ -122,6 +133,7 @@ def run_action(tmp_path: Path, checkout: Checkout, fake: FakeGitHub, event: dict
         "INPUT_DATABASE-URL": "", "INPUT_INSTALL-COMMAND": "", "INPUT_STRATEGY": "merge",
     })
     env.update({f"INPUT_{k.upper().replace('_', '-')}": v for k, v in inputs.items()})
+    env.update(environ or {})
     proc = subprocess.run([sys.executable, str(ENTRYPOINT)], cwd=checkout.workspace, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     return Run(proc.returncode, proc.stdout, proc.stderr, parse_outputs(output.read_text()),
@@ -183,7 +195,7 @@ def test_conflict_on_a_depth_1_merge_checkout_posts_one_comment(
     assert "- `0002_add_sku` from this pull request" in posted["body"]
     assert "- `0002_price_index` from the base branch" in posted["body"]
     assert f"against base `main` at `{checkout.base_sha[:12]}`" in posted["body"]
-    assert "git add shop/migrations/0003_merge_0002_add_sku_0002_price_index.py" \
+    assert "git add -- shop/migrations/0003_merge_0002_add_sku_0002_price_index.py" \
         in posted["body"]
     assert run.outputs == {
         "conflicts": "1", "conflicted-apps": "shop",
@@ -239,7 +251,7 @@ def test_fork_with_a_read_only_token_keeps_the_report(
     assert run.outputs["conflicts"] == "1"
     assert run.outputs["comment-url"] == ""
     assert "## Django migrations: conflicting migrations in 1 app" in run.summary
-    assert "fix: commit never pushes to a fork ('fork/shop')" in run.summary
+    assert "fix: commit never pushes to a fork (`fork/shop`)" in run.summary
     assert "::warning title=django-migration-ci::The pull request comment was not posted: " \
            "GitHub API refused to comment on pull request #5: HTTP 403 'Resource not " \
            "accessible by integration'. The token lacks a permission: give the job " \
@@ -287,8 +299,8 @@ def test_pull_request_target_from_a_fork_refuses_to_load_the_project(
                      **{"install-command": "touch INSTALLED"})
     assert run.code == 2
     assert not (checkout.workspace / "INSTALLED").exists()
-    assert "Refusing to load the project: on pull_request_target the code of the fork " \
-           "'fork/shop' would run" in run.summary
+    assert "Refusing to load the project: on pull_request_target the code of 'fork/shop' " \
+           "would run with a token that can write to 'acme/shop'." in run.summary
     assert fake.requests == []
 
 
@@ -357,7 +369,7 @@ def test_fix_commit_aborts_cleanly_on_git_conflicts(tmp_path: Path, fake: FakeGi
     after = subprocess.run(["git", "-C", str(checkout.origin), "rev-parse", "feature"],
                            capture_output=True, text=True, check=True).stdout
     assert before == after
-    assert "fix: commit stopped: merging 'main' into 'feature' has git conflicts, so the merge " \
+    assert "fix: commit stopped: merging `main` into `feature` has git conflicts, so the merge " \
            "was aborted and nothing was pushed." in run.summary
     status = subprocess.run(["git", "status", "--porcelain"], cwd=checkout.workspace,
                             capture_output=True, text=True, check=True).stdout

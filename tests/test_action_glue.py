@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from migration_ci import action
+from migration_ci import action, comment
 from migration_ci.action import Event, Services, run_pr_report
-from migration_ci.errors import ConfigError
+from migration_ci.errors import ConfigError, GitError
 from migration_ci.github import Comment, GitHubAPIError, PullRequest
 from migration_ci.inputs import Inputs, RunContext
 from migration_ci.workflow import Workflow
 from tests.support import sample_report
+from tests.test_comment import assert_structure_is_ours
 
 
 class RecordingGitHub:
@@ -26,8 +27,8 @@ class RecordingGitHub:
         self.writes: list[tuple[str, int, str]] = []
         self.refuse = refuse
 
-    def identity(self) -> str:
-        return "github-actions[bot]"
+    def identity(self) -> str | None:
+        return None  # GITHUB_TOKEN may not GET /user
 
     def get_pull(self, number: int) -> PullRequest:
         return PullRequest(number, "h" * 40, "feature", "acme/shop", "main", "b" * 40,
@@ -40,24 +41,29 @@ class RecordingGitHub:
         if self.refuse:
             raise GitHubAPIError("refused", "grant it", self.refuse)
         self.writes.append(("create", number, body))
-        return Comment(1, "github-actions[bot]", body, "https://c/1")
+        return Comment(1, "github-actions[bot]", body, "https://c/1", "Bot")
 
     def edit_comment(self, comment: Comment, body: str) -> Comment:
         self.writes.append(("edit", comment.id, body))
-        return Comment(comment.id, comment.author, body, comment.url)
+        return Comment(comment.id, comment.author, body, comment.url, comment.author_type)
 
 
 PR_EVENT = Event("pull_request", 5, "h" * 40, "feature", "acme/shop", "b" * 40, "main",
                  "acme/shop")
 
 
+def committed(event: Event, report: dict[str, Any]) -> str:
+    return "fix: committed abc"
+
+
 def run(tmp_path: Path, report: dict[str, Any], github: RecordingGitHub,
-        event: Event = PR_EVENT, **inputs: Any) -> tuple[int, str, str]:
+        event: Event = PR_EVENT, commit_fix: Any = committed, connect: Any = None,
+        **inputs: Any) -> tuple[int, str, str]:
     stream, summary = io.StringIO(), tmp_path / "summary"
     services = Services(
         workflow=Workflow(str(tmp_path / "output"), str(summary), stream),
-        build_report=lambda e: report, connect=lambda: github,
-        commit_fix=lambda e, r: "fix: committed abc",
+        build_report=lambda e: report, connect=connect or (lambda: github),
+        commit_fix=commit_fix,
     )
     context = RunContext(workspace=str(tmp_path), repository="acme/shop", run_id="9")
     code = run_pr_report(Inputs(**inputs), context, event, services)
@@ -98,7 +104,7 @@ def test_unchanged_comment_is_not_edited_again(tmp_path: Path) -> None:
     github = RecordingGitHub()
     run(tmp_path, sample_report.conflicted(), github)
     [(_, _, body)] = github.writes
-    github.comments = [Comment(1, "github-actions[bot]", body, "https://c/1")]
+    github.comments = [Comment(1, "github-actions[bot]", body, "https://c/1", "Bot")]
     run(tmp_path, sample_report.conflicted(), github)
     assert len(github.writes) == 1
 
@@ -106,7 +112,8 @@ def test_unchanged_comment_is_not_edited_again(tmp_path: Path) -> None:
 def test_another_working_directory_gets_its_own_comment(tmp_path: Path) -> None:
     github = RecordingGitHub()
     run(tmp_path, sample_report.conflicted(), github)
-    github.comments = [Comment(1, "github-actions[bot]", github.writes[0][2], "https://c/1")]
+    github.comments = [Comment(1, "github-actions[bot]", github.writes[0][2], "https://c/1",
+                               "Bot")]
     backend = {**sample_report.conflicted(), "working_directory": "backend"}
     (tmp_path / "backend").mkdir()
     run(tmp_path, backend, github, working_directory="backend")
@@ -116,11 +123,98 @@ def test_another_working_directory_gets_its_own_comment(tmp_path: Path) -> None:
 def test_commit_is_only_tried_on_same_repository_pull_requests(tmp_path: Path) -> None:
     fork = Event("pull_request", 5, "h" * 40, "feature", "fork/shop", "b" * 40, "main",
                  "acme/shop")
+    deleted = Event.from_payload("pull_request", {"pull_request": {
+        "number": 5, "head": {"sha": "h" * 40, "ref": "feature", "repo": None},
+        "base": {"sha": "b" * 40, "ref": "main", "repo": {"full_name": "acme/shop"}}}})
+    tried: list[Event] = []
+
+    def commit_fix(event: Event, report: dict[str, Any]) -> str:
+        tried.append(event)
+        return "fix: committed abc"
+
+    for event in (PR_EVENT, fork, deleted):
+        github = RecordingGitHub()
+        run(tmp_path, sample_report.conflicted(), github, event=event, commit_fix=commit_fix,
+            fix="commit")
+        [(_, _, body)] = github.writes
+        note = {PR_EVENT: "fix: committed abc",
+                fork: "fix: commit never pushes to a fork (`fork/shop`)",
+                deleted: "fix: commit never pushes to a fork (`deleted`)"}[event]
+        assert note in body
+    assert tried == [PR_EVENT]
+
+
+@pytest.mark.parametrize(
+    ("head", "base", "repository", "trusted"),
+    [
+        pytest.param("acme/shop", "acme/shop", "acme/shop", True, id="same repository"),
+        pytest.param("fork/shop", "acme/shop", "acme/shop", False, id="fork"),
+        pytest.param("", "acme/shop", "acme/shop", False, id="deleted fork"),
+        pytest.param("acme/shop", "acme/shop", "", False, id="no GITHUB_REPOSITORY"),
+        pytest.param("other/shop", "other/shop", "acme/shop", False,
+                     id="event of another repository"),
+    ],
+)
+def test_only_the_repository_itself_is_trusted(head: str, base: str, repository: str,
+                                               trusted: bool) -> None:
+    event = Event("pull_request_target", 5, head_repository=head, base_repository=base)
+    assert event.is_same_repository(repository) is trusted
+
+
+def test_a_failed_commit_note_keeps_git_output_in_a_code_span(tmp_path: Path) -> None:
+    def commit_fix(event: Event, report: dict[str, Any]) -> str:
+        raise GitError("`git push` failed.", "stderr: ! [remote rejected] feature "
+                       "<script>alert(1)</script> @octocat\n# Owned")
+
     github = RecordingGitHub()
-    run(tmp_path, sample_report.conflicted(), github, fix="commit")
-    run(tmp_path, sample_report.conflicted(), github, event=fork, fix="commit")
-    assert "fix: committed abc" in github.writes[0][2]
-    assert "fix: commit never pushes to a fork ('fork/shop')" in github.writes[1][2]
+    run(tmp_path, sample_report.conflicted(), github, commit_fix=commit_fix, fix="commit")
+    [(_, _, body)] = github.writes
+    assert "fix: commit failed, nothing was pushed: `` `git push` failed. stderr: ! [remote " \
+           "rejected] feature <script>alert(1)</script> @octocat # Owned ``" in body
+    assert_structure_is_ours(body)
+
+
+def test_any_failure_of_the_comment_is_a_warning_after_the_outputs(tmp_path: Path) -> None:
+    """An old PyGithub, say, whose GithubRetry lacks a keyword: the report stands."""
+    def connect() -> RecordingGitHub:
+        raise TypeError("__init__() got an unexpected keyword argument 'max_rate_limit_wait'")
+
+    code, log, summary = run(tmp_path, sample_report.conflicted(), RecordingGitHub(),
+                             connect=connect)
+    assert code == 1
+    assert "::warning title=django-migration-ci::The pull request comment was not posted: " \
+           "unexpected TypeError: __init__() got an unexpected keyword argument " \
+           "'max_rate_limit_wait'" in log
+    assert (tmp_path / "output").read_text().splitlines() == [
+        "conflicts=1", "conflicted-apps=shop",
+        "merge-migrations=shop/migrations/0008_merge_0007_add_sku_0007_price_index.py",
+        "plan-changed=true", "comment-url="]
+    assert summary.startswith("## Django migrations: conflicting migrations in 1 app")
+    assert "> `The pull request comment was not posted: unexpected TypeError:" in summary
+
+
+@pytest.mark.parametrize(
+    ("comments", "found"),
+    [
+        pytest.param([Comment(1, "github-actions[bot]", "x\n" + comment.marker("."), "u", "Bot")],
+                     None, id="marker not at the start"),
+        pytest.param([Comment(1, "octocat", comment.marker(".") + "\n", "u", "User")],
+                     None, id="a person's copy"),
+        pytest.param([Comment(1, "migrations-bot[bot]", comment.marker("."), "u", "Bot")],
+                     1, id="an app's comment"),
+        pytest.param([Comment(1, "github-actions[bot]", comment.marker("backend"), "u", "Bot")],
+                     None, id="another working directory"),
+    ],
+)
+def test_find_sticky_without_an_identity(comments: list[Comment], found: int | None) -> None:
+    sticky = action.find_sticky(comments, comment.marker("."), None)
+    assert (sticky.id if sticky else None) == found
+
+
+def test_find_sticky_with_an_identity_wants_that_author() -> None:
+    mine = Comment(2, "octocat", comment.marker("."), "u", "User")
+    app = Comment(1, "migrations-bot[bot]", comment.marker("."), "u", "Bot")
+    assert action.find_sticky([app, mine], comment.marker("."), "octocat") == mine
 
 
 def test_merge_group_event() -> None:
@@ -141,6 +235,8 @@ def test_merge_group_event() -> None:
                                  "report": {"version": 2}}),
                      "is not a django-migration-ci report.", id="unknown version"),
         pytest.param("{", "is not JSON", id="not JSON"),
+        pytest.param("[" * 200_000 + "]" * 200_000, "is nested too deeply to be a report.",
+                     id="nested deeper than the recursion limit"),
         pytest.param(" " * (action.MAX_ARTIFACT_BYTES + 1), "is over 5000000 bytes.",
                      id="oversize"),
     ],
@@ -151,3 +247,20 @@ def test_untrusted_artifacts_are_refused(tmp_path: Path, content: str, message: 
     with pytest.raises(ConfigError) as excinfo:
         action.read_artifact(path)
     assert message in excinfo.value.message
+
+
+def test_workflow_run_uses_the_api_and_the_input_not_the_artifact(tmp_path: Path) -> None:
+    report = sample_report.conflicted()
+    report.update(working_directory="../elsewhere", base={"ref": "--upload-pack=x", "sha": "0"},
+                  head={"sha": "0"})
+    envelope = {"kind": action.ARTIFACT_KIND, "pull_request": 5, "report": report}
+    (tmp_path / action.ARTIFACT_FILE).write_text(json.dumps(envelope))
+    event = Event("workflow_run", run_head_sha="h" * 40, run_head_repository="acme/shop")
+    github = RecordingGitHub()
+    code, _, summary = run(tmp_path, {}, github, event=event)
+    assert code == 0
+    [(_, _, body)] = github.writes
+    assert body.startswith(comment.marker(".") + "\n")
+    assert f"Checked head `{'h' * 12}` against base `main` at `{'b' * 12}`." in body
+    assert "upload-pack" not in body
+    assert action.FROM_RUN_NOTE in body and action.FROM_RUN_NOTE in summary

@@ -65,8 +65,8 @@ def test_conflict_comment_has_every_part() -> None:
         "<details><summary>Merge migration <code>shop/migrations/0008_merge_0007_add_sku_"
         "0007_price_index.py</code></summary>",
         "```python\nfrom django.db import migrations",
-        "git fetch origin main\ngit merge origin/main\nmigration-ci fix\n"
-        "git add shop/migrations/0008_merge_0007_add_sku_0007_price_index.py",
+        "git fetch origin -- main\ngit merge origin/main\nmigration-ci fix\n"
+        "git add -- shop/migrations/0008_merge_0007_add_sku_0007_price_index.py",
         "Database `sqlite 3.40.1`, 1.23 s; forward 1.00 s; backward 0.10 s.",
         "+ shop.0007_add_sku\n+     Add field sku to product\n",
         "- 🟢 low: `shop.0007_add_sku` `Add field sku to product`: `nullable field`",
@@ -191,3 +191,22 @@ def test_summary_has_no_marker_and_findings_helpers() -> None:
     assert "django-migration-ci:" not in comment.render_summary(report)
     assert comment.conflicted_apps(report) == ["shop"]
     assert not comment.has_findings(sample_report.clean())
+
+
+def test_names_that_look_like_options_stay_arguments_in_the_commands() -> None:
+    report = sample_report.conflicted()
+    report["check"]["conflicts"][0]["merge_file"]["path"] = "-rf"
+    body = comment.render_comment(report, base_ref="--upload-pack=touch x")
+    assert "git fetch origin -- '--upload-pack=touch x'\n" \
+           "git merge 'origin/--upload-pack=touch x'\n" in body
+    assert "git add -- -rf\n" in body
+
+
+def test_the_summary_limit_counts_utf8_bytes() -> None:
+    """GitHub's 1 MiB job summary limit is in bytes; "é" is two of them."""
+    report = sample_report.conflicted()
+    report["plan"]["entries"][0]["sql"] = "é" * 700_000
+    summary = comment.render_summary(report)
+    assert len(summary) < comment.MAX_SUMMARY_BYTES
+    assert len(summary.encode("utf-8")) <= comment.MAX_SUMMARY_BYTES
+    assert "shortened (SQL left out)" in summary

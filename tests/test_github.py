@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from migration_ci.github import DEFAULT_BOT_LOGIN, GitHub, GitHubAPIError
+from migration_ci.github import GitHub, GitHubAPIError
 from tests.fake_github import FakeGitHub, FakeGitHubServer
 
 
@@ -18,17 +18,27 @@ def fake() -> Iterator[FakeGitHub]:
         yield fake
 
 
-def client(fake: FakeGitHub, token: str = "ghs_app", retries: int = 2) -> GitHub:
+def client(fake: FakeGitHub, token: str = "ghs_app", retries: int = 2,
+           max_wait: float = 120) -> GitHub:
     return GitHub(token, fake.repository, fake.base_url, retries=retries, backoff=0,
-                  throttle=False)
+                  max_wait=max_wait, throttle=False)
 
 
-def test_identity_of_a_personal_token_and_fallback_for_installation_tokens(
+def test_identity_of_a_personal_token_and_none_for_installation_tokens(
     fake: FakeGitHub,
 ) -> None:
     assert client(fake, "ghp_person").identity() == "octocat"
-    assert client(fake).identity() == DEFAULT_BOT_LOGIN
-    assert [r.path for r in fake.requests] == ["/api/v3/user", "/api/v3/user"]
+    assert client(fake).identity() is None
+    assert client(fake, "ghs_custom_app").identity() is None
+    assert [r.path for r in fake.requests] == ["/api/v3/user"] * 3
+
+
+def test_comments_carry_the_author_type(fake: FakeGitHub) -> None:
+    fake.add_comment(5, "by a person", "octocat")
+    fake.add_comment(5, "by an app", "migrations-bot[bot]")
+    found = client(fake).list_comments(5)
+    assert [(c.author, c.author_type) for c in found] == [
+        ("octocat", "User"), ("migrations-bot[bot]", "Bot")]
 
 
 def test_pull_request_and_comments_across_pages(fake: FakeGitHub) -> None:
@@ -52,12 +62,31 @@ def test_create_then_edit_in_place(fake: FakeGitHub) -> None:
     assert edited.url.endswith(f"#issuecomment-{posted.id}")
 
 
-def test_one_502_is_retried(fake: FakeGitHub) -> None:
-    fake.fail("POST", r"/repos/acme/shop/issues/5/comments", 502, times=1)
-    client(fake).create_comment(5, "hello")
-    posts = [r for r in fake.requests if r.method == "POST"]
-    assert len(posts) == 2
+def test_a_502_on_patch_is_retried(fake: FakeGitHub) -> None:
+    gh = client(fake)
+    posted = gh.create_comment(5, "first")
+    fake.fail("PATCH", rf"/repos/acme/shop/issues/comments/{posted.id}", 502, times=1)
+    edited = gh.edit_comment(posted, "second")
+    assert edited.body == "second"
+    assert [r.method for r in fake.writes()] == ["POST", "PATCH", "PATCH"]
+    assert [c["body"] for c in fake.comments[5]] == ["second"]
+
+
+def test_a_502_on_post_is_not_resent(fake: FakeGitHub) -> None:
+    """GitHub may have created the comment before the 502: the caller looks before posting."""
+    fake.fail("POST", r"/repos/acme/shop/issues/5/comments", 502, times=1, after=True)
+    with pytest.raises(GitHubAPIError) as excinfo:
+        client(fake).create_comment(5, "hello")
+    assert (excinfo.value.status, excinfo.value.is_transient) == (502, True)
+    assert [r.method for r in fake.writes()] == ["POST"]
     assert [c["body"] for c in fake.comments[5]] == ["hello"]
+
+
+def test_retry_after_is_capped(fake: FakeGitHub) -> None:
+    """Uncapped, urllib3 would sleep the hour the header asks for."""
+    fake.fail("GET", r"/repos/acme/shop/pulls/5", 503, times=1, headers={"Retry-After": "3600"})
+    assert client(fake, max_wait=0.01).get_pull(5).number == 5
+    assert len([r for r in fake.requests if r.path.endswith("/pulls/5")]) == 2
 
 
 def test_retries_are_bounded(fake: FakeGitHub) -> None:

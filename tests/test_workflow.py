@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from migration_ci.workflow import (
+    MAX_SUMMARY_BYTES,
+    SUMMARY_CUT_NOTE,
     Annotation,
     Workflow,
     escape_data,
@@ -66,3 +68,15 @@ def test_untrusted_text_is_fenced_by_a_random_stop_token() -> None:
                          "::error file=shop/m.py,line=1::Conflict"]
     workflow.print_untrusted("again")
     assert stream.getvalue().splitlines()[4] != lines[0]
+
+
+def test_the_summary_file_stays_within_1_mib(tmp_path: Path) -> None:
+    summary, stream = tmp_path / "summary", io.StringIO()
+    workflow = Workflow(summary_path=str(summary), stream=stream)
+    assert workflow.write_summary("é" * (MAX_SUMMARY_BYTES // 2 - 100))
+    assert workflow.write_summary("> [!WARNING]\n> " + "ü" * 500)
+    data = summary.read_bytes()
+    assert len(data) <= MAX_SUMMARY_BYTES
+    assert data.decode("utf-8").endswith("ü" + SUMMARY_CUT_NOTE)
+    assert not workflow.write_summary("more")
+    assert stream.getvalue() == "The job summary is full (1 MiB); this part was left out of it.\n"
