@@ -333,8 +333,10 @@ def post_from_artifact(inputs: Inputs, context: RunContext, event: Event,
                                            ARTIFACT_FILE))
     try:
         pull = services.connect().get_pull(number)
-    except GitHubError as exc:
-        workflow.annotate(Annotation("warning", f"Cannot read pull request #{number}: {exc}"))
+    except Exception as exc:  # the API boundary, as in post_comment: nothing to post, no failure
+        said = exc if isinstance(exc, GitHubError) else f"unexpected {type(exc).__name__}: {exc}"
+        workflow.annotate(Annotation("warning", f"Cannot read pull request #{number}: {said}",
+                                     title="django-migration-ci"))
         return EXIT_OK
     if pull.head_sha != event.run_head_sha or (
             event.run_head_repository and pull.head_repository != event.run_head_repository):

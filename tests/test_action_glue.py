@@ -264,3 +264,19 @@ def test_workflow_run_uses_the_api_and_the_input_not_the_artifact(tmp_path: Path
     assert f"Checked head `{'h' * 12}` against base `main` at `{'b' * 12}`." in body
     assert "upload-pack" not in body
     assert action.FROM_RUN_NOTE in body and action.FROM_RUN_NOTE in summary
+
+
+def test_workflow_run_cannot_reach_the_api_and_warns(tmp_path: Path) -> None:
+    envelope = {"kind": action.ARTIFACT_KIND, "pull_request": 5,
+                "report": sample_report.conflicted()}
+    (tmp_path / action.ARTIFACT_FILE).write_text(json.dumps(envelope))
+    event = Event("workflow_run", run_head_sha="h" * 40, run_head_repository="acme/shop")
+
+    def connect() -> RecordingGitHub:
+        raise TypeError("__init__() got an unexpected keyword argument 'max_rate_limit_wait'")
+
+    code, log, _ = run(tmp_path, {}, RecordingGitHub(), event=event, connect=connect)
+    assert code == 0
+    assert log == ("::warning title=django-migration-ci::Cannot read pull request #5: unexpected "
+                   "TypeError: __init__() got an unexpected keyword argument "
+                   "'max_rate_limit_wait'\n")
