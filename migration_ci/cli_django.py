@@ -102,7 +102,8 @@ def _verify_options(args: argparse.Namespace, state: MergedState, root: Path) ->
     if base_sha is None:
         return {}
     cache = None if args.no_cache or not args.cache else Path(args.cache).resolve()
-    return {"base": BaseState.from_ref(root, base_sha), "cache_dir": cache, "full": args.full}
+    base = BaseState.from_ref(root, base_sha, project_dir=root)
+    return {"base": base, "cache_dir": cache, "full": args.full}
 
 
 def _verify(

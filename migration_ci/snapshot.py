@@ -75,10 +75,15 @@ class BaseState:
 
     root: Path  # the git repository (any directory inside it)
     sha: str
+    # Where the project folder is in the repository ("" at its top), for when the project is
+    # loaded from elsewhere (a --head export); None: worked out from the project folder.
+    project_prefix: str | None = None
 
     @classmethod
-    def from_ref(cls, root: Path, ref: str) -> BaseState:
-        return cls(git.toplevel(root), git.resolve_commit(root, ref))
+    def from_ref(cls, root: Path, ref: str, project_dir: Path | None = None) -> BaseState:
+        repo = git.toplevel(root)
+        prefix = None if project_dir is None else project_prefix(repo, project_dir)
+        return cls(repo, git.resolve_commit(root, ref), prefix)
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ def find_base_files(
     base: BaseState, project_dir: Path, migration_dirs: Collection[str]
 ) -> dict[str, str]:
     """The base's files in the migration directories: project-relative path -> blob id."""
-    prefix = project_prefix(base.root, project_dir)
+    prefix = base_prefix(base, project_dir)
     dirs = tuple(d.rstrip("/") + "/" for d in migration_dirs)
     found = {}
     for path, blob in git.ls_tree(base.root, base.sha).items():
@@ -131,11 +136,17 @@ def find_base_files(
 
 def list_base_modules(base: BaseState, project_dir: Path) -> list[str]:
     """The base's ``.py`` files under the project directory, project-relative."""
-    prefix = project_prefix(base.root, project_dir)
+    prefix = base_prefix(base, project_dir)
     return sorted(
         path[len(prefix):] for path in git.ls_tree(base.root, base.sha)
         if path.startswith(prefix) and path.endswith(".py")
     )
+
+
+def base_prefix(base: BaseState, project_dir: Path) -> str:
+    if base.project_prefix is not None:
+        return base.project_prefix
+    return project_prefix(base.root, project_dir)
 
 
 def project_prefix(root: Path, project_dir: Path) -> str:

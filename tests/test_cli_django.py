@@ -310,3 +310,17 @@ def test_django_engine_bad_input_names_the_file(example: Path, source: str, mess
         cwd=example, capture_output=True, text=True, check=False,
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", message)
+
+
+def test_head_ref_with_the_snapshot_cache(example: Path, tmp_path: Path) -> None:
+    from migration_ci import git
+
+    git.switch(example, "main")
+    args = ("verify", "--settings", SETTINGS, "--head", "feature", "--base", "main",
+            "--cache", str(tmp_path / "snapshots"), "--format", "json")
+    notes = []
+    for _ in range(2):
+        code, out = run(*args)
+        assert code == 0, out
+        notes.append(json.loads(out)["snapshot"]["used"])
+    assert notes == [False, True]
