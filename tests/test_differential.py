@@ -458,6 +458,7 @@ def test_load_project_graph_translates_a_missing_dependency(tmp_path: Path) -> N
         "0003_x.py": _migration([("shop", "0002_missing")]),
     })
     assert result == {"error": (
-        "Migration shop.0003_x dependencies reference nonexistent parent node "
+        "shop/migrations/0003_x.py: Migration shop.0003_x dependencies reference nonexistent "
+        "parent node "
         "('shop', '0002_missing'). Fix the dependency or restore the file."
     )}
