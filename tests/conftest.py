@@ -1,16 +1,39 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.fake_github import FakeGitHub, FakeGitHubServer
 from tests.support.gitrepo import GitRepo
+
+if TYPE_CHECKING:
+    from tests.test_action_e2e import Checkout
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     """An empty git repository on branch ``main`` with a fixed identity and clock."""
     return GitRepo(tmp_path / "repo")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    """A local HTTP server speaking the GitHub REST endpoints the Action uses."""
+    with FakeGitHubServer() as fake:
+        yield fake
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, fake: FakeGitHub) -> Checkout:
+    """A clone shaped like actions/checkout's pull-request merge checkout, PR #5 on ``fake``."""
+    from tests.test_action_e2e import make_checkout
+
+    checkout = make_checkout(tmp_path)
+    fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
+    return checkout
 
 
 _CACHE_DIRS: list[str] = []

@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 
 from migration_ci.action import ARTIFACT_FILE, ARTIFACT_KIND
 from migration_ci.comment import marker
-from tests.fake_github import FakeGitHub, FakeGitHubServer
+from tests.fake_github import FakeGitHub
 from tests.support.gitrepo import GitRepo, isolated_env, migration
 
 pytestmark = pytest.mark.slow
@@ -169,19 +168,6 @@ def make_example_checkout(tmp_path: Path) -> Checkout:
     merge = author.git("rev-parse", "HEAD")
     author.git("reset", "-q", "--hard", base)
     return serve_checkout(tmp_path, author, base, head, merge)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
-    with FakeGitHubServer() as fake:
-        yield fake
-
-
-@pytest.fixture
-def checkout(tmp_path: Path, fake: FakeGitHub) -> Checkout:
-    checkout = make_checkout(tmp_path)
-    fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
-    return checkout
 
 
 def test_conflict_on_a_depth_1_merge_checkout_posts_one_comment(

@@ -9,32 +9,18 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from migration_ci.comment import marker
-from tests.fake_github import FakeGitHub, FakeGitHubServer
+from tests.fake_github import FakeGitHub
 from tests.support.gitrepo import isolated_env
-from tests.test_action_e2e import Checkout, make_checkout, pull_event, run_action
+from tests.test_action_e2e import Checkout, pull_event, run_action
 
 pytestmark = pytest.mark.slow
 MARK = marker(".")
 COMMENTS = r"/repos/acme/shop/issues/5/comments"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
-    with FakeGitHubServer() as fake:
-        yield fake
-
-
-@pytest.fixture
-def checkout(tmp_path: Path, fake: FakeGitHub) -> Checkout:
-    checkout = make_checkout(tmp_path)
-    fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
-    return checkout
 
 
 def test_a_github_app_token_keeps_one_comment(

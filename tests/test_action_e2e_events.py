@@ -5,13 +5,12 @@ fork, and push to the default branch (which builds the base-state snapshot)."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from migration_ci.comment import marker
-from tests.fake_github import FakeGitHub, FakeGitHubServer
+from tests.fake_github import FakeGitHub
 from tests.support.gitrepo import GitRepo, isolated_env, migration
 from tests.test_action_e2e import (
     Checkout,
@@ -23,12 +22,6 @@ from tests.test_action_e2e import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
-    with FakeGitHubServer() as fake:
-        yield fake
 
 
 def detach_at(checkout: Checkout, sha: str) -> None:
