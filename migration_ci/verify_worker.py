@@ -6,6 +6,7 @@ worker and reads its answers is ``migration_ci.verify``. Every answer is plain J
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -31,13 +32,13 @@ def worker_verify(payload: Mapping[str, Any]) -> dict[str, Any]:
     answer: dict[str, Any] = {"phases": [], "migrations": [], "failure": None,
                               "irreversible": [], "missing_changes": []}
     with connection.execute_wrapper(tracker.record_sql):
-        state = tracker.run(answer, "forward", lambda: migrate_forward(executor, tracker))
-        if answer["failure"] is None and payload.get("round_trip") is not None:
+        forward = tracker.run(answer, "forward", lambda: migrate_forward(executor, tracker))
+        if forward is not None and payload.get("round_trip") is not None:
             keys = {(str(app), str(name)) for app, name in payload["round_trip"]}
-            round_trip(executor, tracker, answer, keys)
-    if state is not None and payload.get("missing_changes", True):
+            round_trip(executor, tracker, answer, keys, forward)
+    if forward is not None and payload.get("missing_changes", True):
         started = time.perf_counter()
-        answer["missing_changes"] = find_missing_changes(executor.loader, state)
+        answer["missing_changes"] = find_missing_changes(executor.loader, forward.final)
         answer["phases"].append(phase("missing_changes", started))
     answer["migrations"] = tracker.timings
     if payload.get("describe_schema"):
@@ -98,19 +99,47 @@ def worker_build_base(payload: Mapping[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def migrate_forward(executor: Any, tracker: Tracker) -> Any:
-    """What ``migrate`` does for the migrations not yet applied; returns the final state."""
+def migrate_forward(executor: Any, tracker: Tracker) -> Forward:
+    """What ``migrate`` does for the migrations not yet applied.
+
+    The state of the applied migrations is built and rendered here rather than inside
+    ``executor.migrate`` (which does the same) so that the round trip can start its reapply
+    from a copy of it instead of building and rendering it again.
+    """
     targets = executor.loader.graph.leaf_nodes()
     plan = executor.migration_plan(targets)
     tracker.watch(migration for migration, _ in plan)
+    start = executor._create_project_state(with_applied_migrations=True)
+    applied = applied_nodes(executor)
+    if plan:
+        start.apps  # noqa: B018 - rendered once; executor.migrate and the reapply use copies
     tracker.timing = True
     try:
-        return executor.migrate(targets, plan=plan)
+        final = executor.migrate(targets, plan=plan, state=start.clone())
     finally:
         tracker.timing = False
+    return Forward(final, start, applied)
 
 
-def round_trip(executor: Any, tracker: Tracker, answer: dict[str, Any], keys: set[Key]) -> None:
+def applied_nodes(executor: Any) -> frozenset[Key]:
+    """The applied migrations the project state is built from (those in the graph)."""
+    return frozenset(key for key in executor.loader.applied_migrations
+                     if key in executor.loader.graph.nodes)
+
+
+@dataclasses.dataclass(frozen=True)
+class Forward:
+    """The forward pass: the final state, and the state it started from with the applied
+    migrations that state was built from."""
+
+    final: Any
+    start: Any
+    start_applied: frozenset[Key]
+
+
+def round_trip(
+    executor: Any, tracker: Tracker, answer: dict[str, Any], keys: set[Key], forward: Forward
+) -> None:
     """Unapply ``keys`` (except irreversible ones and what they need), then apply them again.
 
     Each phase is its own plan of only backwards or only forwards steps, in the order Django
@@ -129,48 +158,75 @@ def round_trip(executor: Any, tracker: Tracker, answer: dict[str, Any], keys: se
     if not order:
         return
     tracker.watch(order)
-    for name, plan in (("backward", [(m, True) for m in reversed(order)]),
-                       ("reapply", [(m, False) for m in order])):
-        # The loader's applied set dates from its creation; the executor plans from it.
-        executor.loader.applied_migrations = executor.recorder.applied_migrations()
-        if name == "backward":
-            tracker.run(answer, name, lambda plan=plan: unapply_all(executor, plan))
-        else:
-            tracker.run(answer, name, lambda plan=plan: executor.migrate([], plan=plan))
-        if answer["failure"] is not None:
-            return
+    # The loader's applied set dates from its creation; the executor plans from it.
+    executor.loader.applied_migrations = executor.recorder.applied_migrations()
+    tracker.run(answer, "backward",
+                lambda: unapply_all(executor, [(m, True) for m in reversed(order)]))
+    if answer["failure"] is not None:
+        return
+    executor.loader.applied_migrations = executor.recorder.applied_migrations()
+    # Back where the forward pass started (the usual case): its rendered state is the one
+    # Django would build from the same applied migrations; otherwise executor.migrate builds it.
+    after = forward.start.clone() if applied_nodes(executor) == forward.start_applied else None
+    tracker.run(answer, "reapply",
+                lambda: executor.migrate([], plan=[(m, False) for m in order], state=after))
+
+
+RENDER_GAP = 6
+"""Applied migrations a rendered state is carried through to the next migration to unapply;
+past that, rendering that state anew is cheaper (each step re-renders the models it touches,
+a full render costs about as much as six such steps)."""
 
 
 def unapply_all(executor: Any, plan: list[tuple[Any, bool]]) -> None:
-    """``executor.migrate`` for a plan of backwards steps, with the same states, rendered
-    only when a migration is unapplied.
-
-    Django's ``_migrate_all_backwards`` renders the project state at the first migration to
-    unapply and then mutates the rendered state through every later applied migration, and
-    again afterwards for a final state nobody here needs: minutes on a long history when
-    the new migrations sit early in the plan. Each state before a migration is the same
-    (the applied migrations before it, in full-plan order); it is kept unrendered.
-    """
-    graph = executor.loader.graph
+    """``executor.migrate`` for a plan of backwards steps, with the same states."""
     executor.recorder.ensure_schema()
-    full_plan = executor.migration_plan(graph.leaf_nodes(), clean_start=True)
-    to_run = {migration for migration, _ in plan}
-    applied = {graph.nodes[key] for key in executor.loader.applied_migrations
-               if key in graph.nodes}
-    states = {}
-    state = executor._create_project_state()
-    for migration, _ in full_plan:
-        if not to_run:
-            break
-        if migration in to_run:
-            states[migration] = state
-            state = migration.mutate_state(state, preserve=True)
-            to_run.remove(migration)
-        elif migration in applied:
-            migration.mutate_state(state, preserve=False)
+    states = backward_states(executor, [migration for migration, _ in plan])
     for migration, _ in plan:
         executor.unapply_migration(states[migration], migration)
     executor.check_replacements()
+
+
+def backward_states(executor: Any, to_unapply: Collection[Any]) -> dict[Any, Any]:
+    """The state before each migration of ``to_unapply``, as Django's backwards pass has it.
+
+    Django's ``_migrate_all_backwards`` renders the project state at the first migration to
+    unapply and then mutates the rendered state through every later applied migration, and
+    again afterwards for the final state: minutes on a long history when the new migrations
+    sit early in the plan. Each state here holds the same (the applied migrations before the
+    migration, in full-plan order); it is rendered when the migration has operations, and
+    carried rendered only through short stretches of applied migrations.
+    """
+    graph = executor.loader.graph
+    full_plan = executor.migration_plan(graph.leaf_nodes(), clean_start=True)
+    to_run = set(to_unapply)
+    applied = {graph.nodes[key] for key in executor.loader.applied_migrations
+               if key in graph.nodes}
+    walk = [migration for migration, _ in full_plan if migration in to_run or migration in applied]
+    states = {}
+    state = executor._create_project_state()
+    for index, migration in enumerate(walk):
+        if migration not in to_run:
+            migration.mutate_state(state, preserve=False)
+            continue
+        if migration.operations and "apps" not in state.__dict__:
+            state.apps  # noqa: B018 - Migration.unapply clones it once per operation
+        states[migration] = state
+        if steps_to_next(walk, index, to_run) > RENDER_GAP:
+            state = state.clone()
+            state.__dict__.pop("apps", None)
+            migration.mutate_state(state, preserve=False)
+        else:
+            state = migration.mutate_state(state, preserve=True)
+    return states
+
+
+def steps_to_next(walk: list[Any], index: int, to_run: Collection[Any]) -> int:
+    """Applied migrations between ``walk[index]`` and the next one of ``to_run``."""
+    for steps, migration in enumerate(walk[index + 1:]):
+        if migration in to_run:
+            return steps
+    return len(walk) - index - 1
 
 
 def complete_new_set(loader: Any, keys: set[Key]) -> set[Key]:
