@@ -63,11 +63,15 @@ def timed_verify(root: Path, *extra: str) -> tuple[float, dict[str, Any]]:
 
 
 def timed_migrate(root: Path, base: str | None) -> float:
-    """``manage.py migrate`` in a copy of the tree verify loads, on a new SQLite file."""
+    """``manage.py migrate`` in a copy of the tree verify loads, on a new SQLite file.
+
+    The copy sits on disk beside the project, as a project's own tree does (verify may copy
+    into memory, but its SQLite database stays in the temporary directory on disk).
+    """
     from migration_ci.materialize import materialize
 
     files, merge_files = merged_inputs(root, base)
-    with materialize(root, files, merge_files) as copy:
+    with materialize(root, files, merge_files, directory=str(root.parent)) as copy:
         return time_once(manage_py("migrate", "--noinput"), cwd=copy, ok_codes=(0,))
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import tempfile
 from pathlib import Path
 
 import pytest
 
+import migration_ci.materialize as materialize_module
 from migration_ci.errors import ConfigError
 from migration_ci.materialize import materialize
 
@@ -115,3 +118,68 @@ def test_refuses_paths_outside_the_project(tmp_path: Path, path: str) -> None:
         "Give migration file paths relative to the project directory."
     )
     assert not (tmp_path / "outside.py").exists()
+
+
+@pytest.fixture
+def memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in for /dev/shm with room, and TMPDIR unset."""
+    directory = tmp_path / "shm"
+    directory.mkdir()
+    monkeypatch.setattr(materialize_module, "MEMORY_DIR", str(directory))
+    monkeypatch.setattr(materialize_module, "MEMORY_MIN_FREE", 1)
+    monkeypatch.delenv("TMPDIR", raising=False)
+    return directory
+
+
+def test_the_copy_is_made_in_memory_when_there_is_room(tmp_path: Path, memory: Path) -> None:
+    write(tmp_path / "proj", PROJECT)
+    with materialize(tmp_path / "proj") as copy:
+        assert copy.parent.parent == memory
+        assert (copy / "shop/migrations/0001_initial.py").read_text(encoding="utf-8") == "# 1"
+    assert list(memory.iterdir()) == []
+
+
+@pytest.mark.parametrize("reason", ["tmpdir", "no room", "directory given"])
+def test_the_copy_is_made_on_disk_otherwise(
+    tmp_path: Path, memory: Path, monkeypatch: pytest.MonkeyPatch, reason: str
+) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    write(tmp_path / "proj", PROJECT)
+    directory = None
+    if reason == "tmpdir":
+        monkeypatch.setenv("TMPDIR", str(disk))
+        monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    elif reason == "no room":
+        monkeypatch.setattr(materialize_module, "MEMORY_MIN_FREE", 1 << 62)
+        monkeypatch.setattr(tempfile, "tempdir", str(disk))
+    else:
+        directory = str(disk)
+    with materialize(tmp_path / "proj", directory=directory) as copy:
+        assert copy.parent.parent == disk
+    assert list(memory.iterdir()) == []
+
+
+def test_a_copy_that_does_not_fit_in_memory_is_made_on_disk(
+    tmp_path: Path, memory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(disk))
+    write(tmp_path / "proj", PROJECT)
+    real_copy = materialize_module.copy_project
+    calls: list[Path] = []
+
+    def full_on_first_try(project_dir: Path, copy: Path) -> None:
+        calls.append(copy)
+        real_copy(project_dir, copy)
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(copy / "settings.py"))
+
+    monkeypatch.setattr(materialize_module, "copy_project", full_on_first_try)
+    with materialize(tmp_path / "proj", {"shop/migrations/0002_old.py": None}) as copy:
+        assert copy.parent.parent == disk
+        assert "shop/migrations/0002_old.py" not in listing(copy)
+        assert "shop/migrations/0001_initial.py" in listing(copy)
+    assert [c.parent.parent for c in calls] == [memory, disk]
+    assert list(memory.iterdir()) == [] and list(disk.iterdir()) == []
