@@ -13,11 +13,11 @@ import hashlib
 import marshal
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from migration_ci import __version__
+from migration_ci.cachedir import cache_dir
 from migration_ci.parse import spec_from_tuple, spec_to_tuple
 from migration_ci.specs import MigrationSpec
 
@@ -25,15 +25,7 @@ FORMAT = f"parse-cache-2-{__version__}"
 MAX_ENTRIES = 200_000  # drop the cache rather than let it grow without bound
 
 CacheKey = tuple[str, str, str, str, str]
-
-
-def cache_dir(environ: Mapping[str, str] = os.environ) -> Path | None:
-    if environ.get("MIGRATION_CI_NO_CACHE"):
-        return None
-    if environ.get("MIGRATION_CI_CACHE_DIR"):
-        return Path(environ["MIGRATION_CI_CACHE_DIR"])
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "django-migration-ci"
+__all__ = ["CacheKey", "ParseCache", "cache_dir"]
 
 
 class ParseCache:
@@ -82,6 +74,7 @@ class ParseCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".parse-")
+            os.fchmod(fd, 0o644)  # mkstemp creates 0600; actions/cache runs as another user
             with os.fdopen(fd, "wb") as handle:
                 handle.write(marshal.dumps((FORMAT, entries)))
             os.replace(temp, self.path)

@@ -21,6 +21,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from migration_ci.bytecode import CodeCache
+from migration_ci.bytecode import install as install_code_cache
+from migration_ci.cachedir import cache_dir
+
 COMMANDS: dict[str, str] = {
     "databases": "migration_ci.worker:list_databases",
     "verify": "migration_ci.verify_worker:worker_verify",
@@ -49,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     requests = sys.stdin
     sys.stdin = open(os.devnull)  # noqa: SIM115 - the project's code must not read requests
+    code_cache = CodeCache(cache_dir())
+    install_code_cache(code_cache)
     with os.fdopen(int(args[0]), "w", encoding="utf-8") as answers:
         for line in requests:
             try:
@@ -57,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                 answer = {"error": describe_error(exc.stage, exc.error)}
             answers.write(json.dumps(answer, default=str) + "\n")
             answers.flush()
+    code_cache.save()
     return 0
 
 
