@@ -394,12 +394,18 @@ def test_cache_input_restores_the_base_state_on_the_next_run(
     checkout = make_example_checkout(tmp_path)
     fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
     inputs = {"verify": "true", "settings_module": "bookshop.settings", "cache": "true"}
-    first = run_action(tmp_path, checkout, fake, pull_event(checkout), **inputs)
+    environ = {"MIGRATION_CI_CACHE_DIR": ""}  # the Action's own choice, not the tests' folder
+    first = run_action(tmp_path, checkout, fake, pull_event(checkout), environ=environ, **inputs)
     assert first.code == 1, first.stderr + first.stdout
     assert "Base state built from zero: `no snapshot for key " in fake.comments[5][0]["body"]
-    snapshots = list((checkout.workspace / ".migration-ci-cache").iterdir())
-    assert [p.suffix for p in snapshots] == [".snapshot"]
-    second = run_action(tmp_path, checkout, fake, pull_event(checkout), **inputs)
+    cached = checkout.workspace / ".migration-ci-cache"
+    assert [p.suffix for p in cached.iterdir() if p.is_file()] == [".snapshot"]
+    # The parse and compiled-code caches travel in the same folder, readable by the runner.
+    tool_caches = sorted(p.name.partition("-")[0] for p in (cached / "tool").iterdir())
+    assert tool_caches == ["bytecode", "parse.marshal"]
+    for path in [*cached.iterdir(), *(cached / "tool").iterdir()]:
+        assert path.is_dir() or path.stat().st_mode & 0o777 == 0o644, path
+    second = run_action(tmp_path, checkout, fake, pull_event(checkout), environ=environ, **inputs)
     assert second.code == 1, second.stderr + second.stdout
     [sticky] = fake.comments[5]
     assert "Base state restored from a snapshot: `restored from cache`." in sticky["body"]
