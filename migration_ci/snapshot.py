@@ -348,10 +348,19 @@ def digest_dir(directory: Path) -> str:
 
 
 def module_path(migration: Any, root: Path) -> str | None:
+    """The project-relative path of the migration's file (``root`` resolved), or None."""
     filename = getattr(sys.modules.get(type(migration).__module__), "__file__", None)
-    if not filename or not Path(filename).resolve().is_relative_to(root):
+    if not filename:
         return None
-    return Path(filename).resolve().relative_to(root).as_posix()
+    path = (Path(filename).resolve() if os.path.islink(filename)
+            else resolved_dir(os.path.dirname(filename)) / os.path.basename(filename))
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else None
+
+
+@functools.cache
+def resolved_dir(directory: str) -> Path:
+    """``Path.resolve()`` once per directory: thousands of migrations share a few dozen."""
+    return Path(directory).resolve()
 
 
 def find_imported(
