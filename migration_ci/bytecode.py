@@ -22,11 +22,12 @@ import importlib.util
 import marshal
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
 from typing import Any
+
+from migration_ci.cachedir import load_entries, save_entries
 
 FORMAT = "bytecode-cache-1"
 MAX_BYTES = 64 << 20  # past this, keep only what the last run used
@@ -40,18 +41,9 @@ class CodeCache:
 
     def __init__(self, directory: Path | None) -> None:
         self.path = directory / FILE_NAME if directory else None
-        self._entries: dict[str, bytes] = self._load()
+        self._entries: dict[str, bytes] = load_entries(self.path, FORMAT)
         self._used: dict[str, bytes] = {}
         self._dirty = False
-
-    def _load(self) -> dict[str, bytes]:
-        if self.path is None or not self.path.is_file():
-            return {}
-        try:
-            fmt, entries = marshal.loads(self.path.read_bytes())
-        except Exception:  # a corrupt or foreign file is only a cache miss
-            return {}
-        return entries if fmt == FORMAT and isinstance(entries, dict) else {}
 
     def compile(self, data: Any, path: str, compile_source: Callable[[], CodeType]) -> CodeType:
         """The code of ``data`` (a module's source) for the file ``path``."""
@@ -79,15 +71,7 @@ class CodeCache:
             return
         size = sum(map(len, self._entries.values()))
         entries = self._entries if size <= MAX_BYTES else self._used
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".bytecode-")
-            os.fchmod(fd, 0o644)  # mkstemp creates 0600; actions/cache runs as another user
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(marshal.dumps((FORMAT, entries)))
-            os.replace(temp, self.path)
-        except OSError:
-            return
+        save_entries(self.path, FORMAT, entries)
 
 
 def install(cache: CodeCache) -> None:

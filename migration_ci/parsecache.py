@@ -10,14 +10,11 @@ cannot be read is ignored and rebuilt; one that cannot be written is skipped sil
 from __future__ import annotations
 
 import hashlib
-import marshal
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from migration_ci import __version__
-from migration_ci.cachedir import cache_dir
+from migration_ci.cachedir import cache_dir, load_entries, save_entries
 from migration_ci.parse import spec_from_tuple, spec_to_tuple
 from migration_ci.specs import MigrationSpec
 
@@ -33,20 +30,9 @@ class ParseCache:
 
     def __init__(self, directory: Path | None) -> None:
         self.path = directory / "parse.marshal" if directory else None
-        self._entries: dict[CacheKey, tuple[Any, ...]] = self._load()
+        self._entries: dict[CacheKey, tuple[Any, ...]] = load_entries(self.path, FORMAT)
         self._used: dict[CacheKey, tuple[Any, ...]] = {}
         self._dirty = False
-
-    def _load(self) -> dict[CacheKey, tuple[Any, ...]]:
-        # marshal: the entries are plain tuples and strings, which it reads several times
-        # faster than pickle; the format tag guards against another Python's layout.
-        if self.path is None or not self.path.is_file():
-            return {}
-        try:
-            fmt, entries = marshal.loads(self.path.read_bytes())
-        except Exception:  # a corrupt or foreign file is only a cache miss
-            return {}
-        return entries if fmt == FORMAT and isinstance(entries, dict) else {}
 
     @staticmethod
     def key(source: bytes, path: str, app_label: str, name: str, auth_user_model: str) -> CacheKey:
@@ -71,12 +57,4 @@ class ParseCache:
         if self.path is None or not self._dirty:
             return
         entries = self._entries if len(self._entries) <= MAX_ENTRIES else self._used
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".parse-")
-            os.fchmod(fd, 0o644)  # mkstemp creates 0600; actions/cache runs as another user
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(marshal.dumps((FORMAT, entries)))
-            os.replace(temp, self.path)
-        except OSError:
-            return
+        save_entries(self.path, FORMAT, entries)
