@@ -13,16 +13,18 @@ are followed, so a link to a file outside the project still works in the copy.
 
 Where: in ``/dev/shm`` when it has room (at least 1 GiB free) and ``TMPDIR`` is not set, else in
 the temporary directory. Creating thousands of small files costs several times more on a disk
-filesystem than in memory; a copy that does not fit in memory is made again on disk.
+filesystem than in memory. The copy may take at most a quarter of the free memory and 256 MiB
+(other programs, PostgreSQL among them, use ``/dev/shm`` too); a bigger one is made on disk.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from migration_ci.errors import ConfigError
@@ -34,6 +36,7 @@ ASSET_DIRS = frozenset({"media", "static", "staticfiles"})  # skipped unless a P
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".sqlite3", ".sqlite", ".db")
 MEMORY_DIR = "/dev/shm"
 MEMORY_MIN_FREE = 1 << 30
+MEMORY_MAX_COPY = 256 << 20
 
 
 @contextlib.contextmanager
@@ -50,17 +53,17 @@ def materialize(
     file (a migration the merged result deletes); ``extra`` adds text files (merge migrations).
     ``directory``: where to make the copy (default: see the module). The copy is removed on exit.
     """
-    in_memory = directory is None and memory_dir() is not None
+    budget = memory_budget() if directory is None else 0
     parent = Path(tempfile.mkdtemp(prefix="migration-ci-project-",
-                                   dir=memory_dir() if in_memory else directory))
+                                   dir=MEMORY_DIR if budget else directory))
     try:
         copy = parent / project_dir.resolve().name
         try:
-            copy_project(project_dir, copy)
+            copy_project(project_dir, copy, budget or None)
         except (OSError, shutil.Error):
-            if not in_memory:
+            if not budget:
                 raise
-            shutil.rmtree(parent, ignore_errors=True)  # no room after all: on disk instead
+            shutil.rmtree(parent, ignore_errors=True)  # too big for memory: on disk instead
             parent = Path(tempfile.mkdtemp(prefix="migration-ci-project-"))
             copy = parent / project_dir.resolve().name
             copy_project(project_dir, copy)
@@ -71,23 +74,33 @@ def materialize(
         shutil.rmtree(parent, ignore_errors=True)
 
 
-def copy_project(project_dir: Path, copy: Path) -> None:
-    shutil.copytree(
-        project_dir, copy, ignore=ignore_unneeded, ignore_dangling_symlinks=True,
-        copy_function=shutil.copyfile,
-    )
+def copy_project(project_dir: Path, copy: Path, budget: int | None = None) -> None:
+    """Copy by the module's rule; past ``budget`` bytes each further file fails (ENOSPC)."""
+    copy_function: Callable[[str, str], object] = shutil.copyfile
+    if budget is not None:
+        left = budget
+
+        def copy_function(source: str, target: str) -> object:
+            nonlocal left
+            left -= os.stat(source).st_size
+            if left < 0:
+                raise OSError(errno.ENOSPC, "over the in-memory copy's budget", target)
+            return shutil.copyfile(source, target)
+
+    shutil.copytree(project_dir, copy, ignore=ignore_unneeded, ignore_dangling_symlinks=True,
+                    copy_function=copy_function)
 
 
-def memory_dir() -> str | None:
-    """``/dev/shm`` when the copy should go there (see the module), else None."""
-    if os.environ.get("TMPDIR"):
-        return None
+def memory_budget() -> int:
+    """The bytes the copy may take in ``/dev/shm`` (see the module); 0: make it on disk."""
+    if os.environ.get("TMPDIR") or not os.access(MEMORY_DIR, os.W_OK | os.X_OK):
+        return 0
     try:
         stats = os.statvfs(MEMORY_DIR)
     except OSError:
-        return None
-    roomy = stats.f_bavail * stats.f_frsize >= MEMORY_MIN_FREE
-    return MEMORY_DIR if roomy and os.access(MEMORY_DIR, os.W_OK | os.X_OK) else None
+        return 0
+    free = stats.f_bavail * stats.f_frsize
+    return min(MEMORY_MAX_COPY, free // 4) if free >= MEMORY_MIN_FREE else 0
 
 
 def ignore_unneeded(directory: str, names: list[str]) -> set[str]:

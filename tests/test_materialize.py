@@ -131,7 +131,10 @@ def memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return directory
 
 
-def test_the_copy_is_made_in_memory_when_there_is_room(tmp_path: Path, memory: Path) -> None:
+def test_the_copy_is_made_in_memory_when_there_is_room(
+    tmp_path: Path, memory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(materialize_module, "MEMORY_MAX_COPY", 23)  # exactly what is copied
     write(tmp_path / "proj", PROJECT)
     with materialize(tmp_path / "proj") as copy:
         assert copy.parent.parent == memory
@@ -139,7 +142,7 @@ def test_the_copy_is_made_in_memory_when_there_is_room(tmp_path: Path, memory: P
     assert list(memory.iterdir()) == []
 
 
-@pytest.mark.parametrize("reason", ["tmpdir", "no room", "directory given"])
+@pytest.mark.parametrize("reason", ["tmpdir", "no room", "directory given", "over budget"])
 def test_the_copy_is_made_on_disk_otherwise(
     tmp_path: Path, memory: Path, monkeypatch: pytest.MonkeyPatch, reason: str
 ) -> None:
@@ -153,10 +156,14 @@ def test_the_copy_is_made_on_disk_otherwise(
     elif reason == "no room":
         monkeypatch.setattr(materialize_module, "MEMORY_MIN_FREE", 1 << 62)
         monkeypatch.setattr(tempfile, "tempdir", str(disk))
+    elif reason == "over budget":  # the copy holds 23 bytes of files
+        monkeypatch.setattr(materialize_module, "MEMORY_MAX_COPY", 22)
+        monkeypatch.setattr(tempfile, "tempdir", str(disk))
     else:
         directory = str(disk)
     with materialize(tmp_path / "proj", directory=directory) as copy:
         assert copy.parent.parent == disk
+        assert (copy / ".env").read_text(encoding="utf-8") == "SECRET=1"
     assert list(memory.iterdir()) == []
 
 
@@ -170,9 +177,9 @@ def test_a_copy_that_does_not_fit_in_memory_is_made_on_disk(
     real_copy = materialize_module.copy_project
     calls: list[Path] = []
 
-    def full_on_first_try(project_dir: Path, copy: Path) -> None:
+    def full_on_first_try(project_dir: Path, copy: Path, budget: int | None = None) -> None:
         calls.append(copy)
-        real_copy(project_dir, copy)
+        real_copy(project_dir, copy, budget)
         if len(calls) == 1:
             raise OSError(errno.ENOSPC, "No space left on device", str(copy / "settings.py"))
 
