@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from migration_ci.snapshot import base_targets, find_base_keys, module_path
+from migration_ci.snapshot_facts import base_targets, find_base_keys, module_path
 from migration_ci.specs import Key
 
 

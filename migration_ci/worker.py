@@ -29,7 +29,7 @@ COMMANDS: dict[str, str] = {
     "databases": "migration_ci.worker:list_databases",
     "verify": "migration_ci.verify_worker:worker_verify",
     "plan": "migration_ci.plan_collect:collect",
-    "snapshot_facts": "migration_ci.snapshot:worker_facts",
+    "snapshot_facts": "migration_ci.snapshot_facts:worker_facts",
     "build_base": "migration_ci.verify_worker:worker_build_base",
 }
 """Command name -> ``module:function``, imported only when asked for. Each function takes
