@@ -136,7 +136,7 @@ def formatted_description(operation: Any) -> str:
     formatted = getattr(operation, "formatted_description", None)
     if formatted is not None:
         return str(formatted())
-    from migration_ci.parse import OPERATIONS
+    from migration_ci.operations import OPERATIONS
 
     symbol = OPERATIONS.get(type(operation).__name__, ("?",))[0]
     return f"{symbol} {operation.describe()}"
