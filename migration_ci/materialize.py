@@ -20,7 +20,6 @@ filesystem than in memory. The copy may take at most a quarter of the free memor
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import shutil
 import tempfile
@@ -60,7 +59,7 @@ def materialize(
         copy = parent / project_dir.resolve().name
         try:
             copy_project(project_dir, copy, budget or None)
-        except (OSError, shutil.Error):
+        except (OverBudget, OSError, shutil.Error):
             if not budget:
                 raise
             shutil.rmtree(parent, ignore_errors=True)  # too big for memory: on disk instead
@@ -74,8 +73,12 @@ def materialize(
         shutil.rmtree(parent, ignore_errors=True)
 
 
+class OverBudget(Exception):
+    """The copy would take more than its budget; not an OSError, so copytree stops at once."""
+
+
 def copy_project(project_dir: Path, copy: Path, budget: int | None = None) -> None:
-    """Copy by the module's rule; past ``budget`` bytes each further file fails (ENOSPC)."""
+    """Copy by the module's rule; ``OverBudget`` when the files exceed ``budget`` bytes."""
     copy_function: Callable[[str, str], object] = shutil.copyfile
     if budget is not None:
         left = budget
@@ -84,7 +87,7 @@ def copy_project(project_dir: Path, copy: Path, budget: int | None = None) -> No
             nonlocal left
             left -= os.stat(source).st_size
             if left < 0:
-                raise OSError(errno.ENOSPC, "over the in-memory copy's budget", target)
+                raise OverBudget(target)
             return shutil.copyfile(source, target)
 
     shutil.copytree(project_dir, copy, ignore=ignore_unneeded, ignore_dangling_symlinks=True,
