@@ -126,8 +126,9 @@ def build_report(inputs: Inputs, context: RunContext, event: action.Event) -> di
     project = _project_dir(inputs, context)
     if inputs.install_command:
         subprocess.run(inputs.install_command, shell=True, cwd=project, check=True)
-    if inputs.cache and not os.environ.get("MIGRATION_CI_CACHE_DIR"):
-        # The parse and compiled-code caches travel with the snapshots in the cached folder.
+    if inputs.cache and not context.tool_cache_dir:
+        # The parse and compiled-code caches travel with the snapshots in the cached folder
+        # (read from the environment by the CLI below and the process it starts).
         os.environ["MIGRATION_CI_CACHE_DIR"] = str(project / CACHE_DIR / "tool")
     base = find_base(root, inputs, event)
     head = find_head(root, event) if base else None

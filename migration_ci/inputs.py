@@ -109,7 +109,8 @@ class Inputs:
 
 @dataclass(frozen=True)
 class RunContext:
-    """The ``GITHUB_*`` variables of the run (https://docs.github.com/en/actions/reference/variables-reference)."""
+    """The ``GITHUB_*`` variables of the run (https://docs.github.com/en/actions/reference/variables-reference),
+    and where the workflow wants the tool's own caches."""
 
     event_name: str = ""
     event_path: str = ""
@@ -121,6 +122,7 @@ class RunContext:
     run_id: str = ""
     output_path: str = ""
     summary_path: str = ""
+    tool_cache_dir: str = ""  # MIGRATION_CI_CACHE_DIR, when the workflow sets it
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RunContext:
@@ -135,6 +137,7 @@ class RunContext:
             run_id=environ.get("GITHUB_RUN_ID", ""),
             output_path=environ.get("GITHUB_OUTPUT", ""),
             summary_path=environ.get("GITHUB_STEP_SUMMARY", ""),
+            tool_cache_dir=environ.get("MIGRATION_CI_CACHE_DIR", ""),
         )
 
     @property

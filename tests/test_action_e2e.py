@@ -411,3 +411,16 @@ def test_cache_input_restores_the_base_state_on_the_next_run(
     assert "Base state restored from a snapshot: `restored from cache`." in sticky["body"]
     assert "restore_base" in sticky["body"]
     assert "Base state restored from a snapshot" in second.summary
+
+
+@pytest.mark.parametrize("workflow_sets_it", [False, True], ids=["default", "workflow's own"])
+def test_tool_caches_go_where_the_cache_input_and_the_workflow_say(
+    tmp_path: Path, fake: FakeGitHub, checkout: Checkout, workflow_sets_it: bool
+) -> None:
+    own = tmp_path / "own-cache"
+    environ = {"MIGRATION_CI_CACHE_DIR": str(own) if workflow_sets_it else ""}
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout), environ=environ)
+    assert run.code == 1, run.stderr + run.stdout
+    in_workspace = checkout.workspace / ".migration-ci-cache" / "tool" / "parse.marshal"
+    assert in_workspace.is_file() is not workflow_sets_it
+    assert (own / "parse.marshal").is_file() is workflow_sets_it
