@@ -1,7 +1,8 @@
 """Entry point of the django-migration-ci GitHub Action (Docker): ``python /action/entrypoint.py``.
 
 Reads the environment once, wires the real services (git, the migration-ci CLI, the GitHub
-API, the runner's files) into ``migration_ci.action.run_pr_report`` and returns its exit code.
+API, the runner's files) into ``migration_ci.activities.action.run_pr_report`` and returns its
+exit code.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from contextlib import redirect_stderr
 from pathlib import Path
 from typing import Any
 
-from migration_ci import action, cli, comment, git
+from migration_ci.activities import action
+from migration_ci.cli import main as cli
 from migration_ci.errors import (
     EXIT_BAD_INPUT,
     EXIT_UNEXPECTED,
@@ -26,9 +28,11 @@ from migration_ci.errors import (
     GitError,
     MigrationCIError,
 )
-from migration_ci.github import GitHub
-from migration_ci.inputs import Inputs, RunContext, read_environ
-from migration_ci.workflow import Annotation, Workflow
+from migration_ci.github.api import GitHub
+from migration_ci.github.inputs import Inputs, RunContext, read_environ
+from migration_ci.github.workflow import Annotation, Workflow
+from migration_ci.report import comment
+from migration_ci.repository import git
 
 CACHE_DIR = ".migration-ci-cache"  # in the working directory; the README's actions/cache step
 _HISTORY_DEPTHS = (2, 50, 1000)  # commits fetched from each tip before giving up and unshallowing

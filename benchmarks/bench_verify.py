@@ -42,9 +42,9 @@ SETTINGS = "benchproject.settings"
 
 def merged_inputs(root: Path, base: str | None) -> tuple[dict[str, bytes | None], dict[str, str]]:
     """The files verify puts into its copy of the tree: the merged result and merge migrations."""
-    from migration_ci.check import analyze, open_source
+    from migration_ci.activities.check import analyze, open_source
+    from migration_ci.activities.pipeline import merged_state
     from migration_ci.config import Config
-    from migration_ci.pipeline import merged_state
 
     config = Config(base=base)
     state = merged_state(analyze(open_source(root, base), config), root, root, config)
@@ -68,7 +68,7 @@ def timed_migrate(root: Path, base: str | None) -> float:
     The copy sits on disk beside the project, as a project's own tree does (verify may copy
     into memory, but its SQLite database stays in the temporary directory on disk).
     """
-    from migration_ci.materialize import materialize
+    from migration_ci.project.tempcopy import materialize
 
     files, merge_files = merged_inputs(root, base)
     with materialize(root, files, merge_files, directory=str(root.parent)) as copy:

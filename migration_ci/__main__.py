@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from migration_ci.cli import main
+from migration_ci.cli.main import main
 
 raise SystemExit(main())

@@ -15,8 +15,8 @@ from typing import Any
 
 from migration_ci import __version__
 from migration_ci.cachedir import cache_dir, load_entries, save_entries
-from migration_ci.parse import spec_from_tuple, spec_to_tuple
-from migration_ci.specs import MigrationSpec
+from migration_ci.graph.parse import spec_from_tuple, spec_to_tuple
+from migration_ci.graph.specs import MigrationSpec
 
 FORMAT = f"parse-cache-2-{__version__}"
 MAX_ENTRIES = 200_000  # drop the cache rather than let it grow without bound

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from migration_ci.action import ARTIFACT_FILE, ARTIFACT_KIND
-from migration_ci.comment import marker
+from migration_ci.activities.action import ARTIFACT_FILE, ARTIFACT_KIND
+from migration_ci.report.comment import marker
 from tests.fake_github import FakeGitHub
 from tests.support.gitrepo import GitRepo, isolated_env, migration
 
@@ -157,7 +157,7 @@ def parse_outputs(text: str) -> dict[str, str]:
 
 def make_example_checkout(tmp_path: Path) -> Checkout:
     """The bundled bookshop example as a pull request: feature (0007_add_sku) onto main."""
-    from migration_ci.demo import build_example_repo
+    from migration_ci.cli.demo import build_example_repo
 
     author = GitRepo.__new__(GitRepo)
     author.root = build_example_repo(tmp_path / "author")

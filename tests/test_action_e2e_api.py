@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_ci.comment import marker
+from migration_ci.report.comment import marker
 from tests.fake_github import FakeGitHub
 from tests.support.gitrepo import isolated_env
 from tests.test_action_e2e import Checkout, pull_event, run_action

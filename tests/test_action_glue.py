@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from migration_ci import action, comment
-from migration_ci.action import Event, Services, run_pr_report
+from migration_ci.activities import action
+from migration_ci.activities.action import Event, Services, run_pr_report
 from migration_ci.errors import ConfigError, GitError
-from migration_ci.github import Comment, GitHubAPIError, PullRequest
-from migration_ci.inputs import Inputs, RunContext
-from migration_ci.workflow import Workflow
+from migration_ci.github.api import Comment, GitHubAPIError, PullRequest
+from migration_ci.github.inputs import Inputs, RunContext
+from migration_ci.github.workflow import Workflow
+from migration_ci.report import comment
 from tests.support import sample_report
 from tests.test_comment import assert_structure_is_ours
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from migration_ci.action import outputs
-from migration_ci.inputs import INPUT_DEFAULTS, Inputs
+from migration_ci.activities.action import outputs
+from migration_ci.github.inputs import INPUT_DEFAULTS, Inputs
 from tests.support import sample_report
 
 ROOT = Path(__file__).resolve().parents[1]

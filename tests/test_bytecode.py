@@ -13,8 +13,8 @@ from types import CodeType
 
 import pytest
 
-from migration_ci import bytecode
-from migration_ci.bytecode import CodeCache
+from migration_ci.worker import bytecode
+from migration_ci.worker.bytecode import CodeCache
 
 SOURCE = b"def f():\n    def inner():\n        raise ValueError('x')\n    return inner\n"
 
@@ -98,7 +98,7 @@ def test_no_directory_means_no_file(tmp_path: Path) -> None:
 IMPORT_SCRIPT = """
 import json, sys
 from pathlib import Path
-from migration_ci import bytecode
+from migration_ci.worker import bytecode
 cache = bytecode.CodeCache(Path(sys.argv[2]))
 compiled = []
 original = cache.compile

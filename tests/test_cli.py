@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_ci.cli import main
+from migration_ci.cli.main import main
 from tests.support.gitrepo import GitRepo, isolated_env, migration
 
 ADD_SKU = (

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from migration_ci.cli import main
-from migration_ci.demo import build_example_repo
+from migration_ci.cli.demo import build_example_repo
+from migration_ci.cli.main import main
 from tests.support.djangoproj import Engine, engine_params
 from tests.support.gitrepo import isolated_env
 
@@ -122,7 +122,7 @@ def test_plan_lists_only_what_the_branch_adds(example: Path) -> None:
 
 
 def test_plan_flags_a_base_migration_the_branch_deleted(example: Path) -> None:
-    from migration_ci import git
+    from migration_ci.repository import git
 
     git.switch(example, "main")
     git.create_branch(example, "cleanup")
@@ -216,7 +216,7 @@ def test_verify_cache_flags(example: Path, tmp_path: Path) -> None:
 
 def test_head_ref_is_what_verify_plan_and_the_django_engine_read(example: Path) -> None:
     """From a checkout of main, --head feature judges feature's files, not the working tree."""
-    from migration_ci import git
+    from migration_ci.repository import git
 
     git.switch(example, "main")
     before = listing(example)
@@ -241,7 +241,7 @@ def test_head_ref_is_what_verify_plan_and_the_django_engine_read(example: Path) 
 
 
 def test_files_git_cannot_merge_are_named(example: Path) -> None:
-    from migration_ci import git
+    from migration_ci.repository import git
 
     models = example / "shop/models.py"
     models.write_text(
@@ -313,7 +313,7 @@ def test_django_engine_bad_input_names_the_file(example: Path, source: str, mess
 
 
 def test_head_ref_with_the_snapshot_cache(example: Path, tmp_path: Path) -> None:
-    from migration_ci import git
+    from migration_ci.repository import git
 
     git.switch(example, "main")
     args = ("verify", "--settings", SETTINGS, "--head", "feature", "--base", "main",

@@ -7,7 +7,7 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from migration_ci import comment
+from migration_ci.report import comment
 from tests.support import sample_report
 
 HOSTILE = "x`y``</details><script>alert(1)</script>@octocat|a\n# Owned ```"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from migration_ci.databases import (
+from migration_ci.databases.throwaway import (
     DatabaseChoice,
     find_leftovers,
     get_vendor,
@@ -135,7 +135,7 @@ def test_dropped_after_exception(
 
 HOLD_OPEN = """
 import sys, time
-from migration_ci.databases import throwaway_database
+from migration_ci.databases.throwaway import throwaway_database
 config = {config!r}
 with throwaway_database(config, run_id={run_id!r}) as db:
     print(db.name, flush=True)

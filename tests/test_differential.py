@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from migration_ci.errors import MigrationCIError
-from migration_ci.graph import Graph
-from migration_ci.scan import find_packages, load_specs
+from migration_ci.graph.dag import Graph
+from migration_ci.graph.scan import find_packages, load_specs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "django_migrations"
 _counter = itertools.count()
@@ -42,7 +42,7 @@ ORACLE = textwrap.dedent(
     from django.db.migrations.loader import MigrationLoader
     from django.test.utils import override_settings
     from migration_ci.errors import MigrationCIError
-    from migration_ci.loaded import load_graph
+    from migration_ci.worker.graph import load_graph
 
     def answer(graph, labels):
         nodes = sorted(k for k in graph.nodes if k[0] in labels)
@@ -404,7 +404,7 @@ LOAD = textwrap.dedent(
     import json, sys
     from pathlib import Path
     from migration_ci.errors import MigrationCIError
-    from migration_ci.loaded import load_project_graph
+    from migration_ci.worker.graph import load_project_graph
     try:
         graph, specs = load_project_graph("proj.settings", Path(sys.argv[1]))
     except MigrationCIError as exc:

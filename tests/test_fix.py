@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from migration_ci.activities.fix import FixResult, fix_conflicts
 from migration_ci.atomic import write_atomic, write_files_atomically
 from migration_ci.errors import FixError
-from migration_ci.fix import FixResult, fix_conflicts
-from migration_ci.merge import describe_conflicts
-from migration_ci.specs import Conflict, Key, Leaf, MigrationSpec, Side
+from migration_ci.fix.merge import describe_conflicts
+from migration_ci.graph.specs import Conflict, Key, Leaf, MigrationSpec, Side
 from tests.test_merge import DjangoGraph, spec, specs_of
 from tests.test_rebase import base_history, write_tree
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from migration_ci import git
 from migration_ci.errors import GitError
+from migration_ci.repository import git
 from tests.support.gitrepo import GIT_ENV, GitRepo, isolated_env
 
 

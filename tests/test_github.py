@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from migration_ci.github import GitHub, GitHubAPIError
+from migration_ci.github.api import GitHub, GitHubAPIError
 from tests.fake_github import FakeGitHub, FakeGitHubServer
 
 

@@ -6,8 +6,8 @@ import pytest
 from django.db.migrations.graph import MigrationGraph
 
 from migration_ci.errors import GraphError
-from migration_ci.graph import Graph
-from migration_ci.specs import Key, MigrationSpec
+from migration_ci.graph.dag import Graph
+from migration_ci.graph.specs import Key, MigrationSpec
 
 
 def spec(key: str, *deps: str, replaces: tuple[str, ...] = (),

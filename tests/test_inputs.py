@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from migration_ci.errors import ConfigError
-from migration_ci.inputs import INPUT_DEFAULTS, Inputs, RunContext, read_environ
+from migration_ci.github.inputs import INPUT_DEFAULTS, Inputs, RunContext, read_environ
 
 
 def test_defaults_when_no_input_is_set() -> None:

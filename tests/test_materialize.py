@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import migration_ci.materialize as materialize_module
+import migration_ci.project.tempcopy as materialize_module
 from migration_ci.errors import ConfigError
-from migration_ci.materialize import materialize
+from migration_ci.project.tempcopy import materialize
 
 
 def write(root: Path, files: dict[str, str]) -> None:

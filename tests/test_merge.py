@@ -22,15 +22,15 @@ import django
 import pytest
 from django.db.migrations.graph import MigrationGraph
 
-from migration_ci.fix import fix_conflicts
-from migration_ci.merge import (
+from migration_ci.activities.fix import fix_conflicts
+from migration_ci.fix.merge import (
     describe_conflicts,
     merge_dependencies,
     merge_name,
     merge_number,
     render_merge,
 )
-from migration_ci.specs import (
+from migration_ci.graph.specs import (
     Branch,
     Conflict,
     Key,

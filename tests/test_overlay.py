@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from migration_ci.sources import MergedTree
+from migration_ci.repository.trees import MergedTree
 from tests.support.gitrepo import GitRepo
 
 MODELS = "class A:\n    a = 1\n\n\nclass B:\n    b = 1\n"

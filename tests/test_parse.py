@@ -7,8 +7,8 @@ import pytest
 from django.db import migrations, models
 
 from migration_ci.errors import MigrationFileError
-from migration_ci.loaded import formatted_description
-from migration_ci.parse import PARALLEL_THRESHOLD, parse_many, parse_migration
+from migration_ci.graph.parse import PARALLEL_THRESHOLD, parse_many, parse_migration
+from migration_ci.worker.graph import formatted_description
 from tests.support.gitrepo import migration
 
 PATH = "shop/migrations/0002_x.py"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_ci import scan
+from migration_ci.graph import scan
 from migration_ci.parsecache import ParseCache, cache_dir
 from tests.support.gitrepo import migration
 

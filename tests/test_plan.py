@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from migration_ci.plan import Plan, PlanEntry, PlannedOperation, build_plan, plan_to_json
-from migration_ci.plan_render import render_json, render_markdown, render_text
-from migration_ci.risk import Risk
+from migration_ci.plan.records import Plan, PlanEntry, PlannedOperation, build_plan, plan_to_json
+from migration_ci.plan.render import render_json, render_markdown, render_text
+from migration_ci.plan.risk import Risk
 
 ADD_SKU_FACTS = {
     "kind": "AddField", "vendor": "postgresql", "atomic": True, "model": "product",

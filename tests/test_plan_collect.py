@@ -20,10 +20,10 @@ from typing import Any
 import dj_database_url
 import pytest
 
-from migration_ci.djangoproject import ProjectSpec, WorkerDatabase, run_worker
 from migration_ci.errors import GraphError
-from migration_ci.plan import build_plan
-from migration_ci.risk import OperationFacts, Risk, assess
+from migration_ci.plan.records import build_plan
+from migration_ci.plan.risk import OperationFacts, Risk, assess
+from migration_ci.project.session import ProjectSpec, WorkerDatabase, run_worker
 from tests.support.djangoproj import CREATE_PRODUCT, DjangoProject
 from tests.support.gitrepo import migration
 

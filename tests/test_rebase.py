@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from migration_ci.errors import FixError
-from migration_ci.merge import describe_conflicts
-from migration_ci.rebase import RebasePlan, RebaseStep, apply_rebase, plan_rebase
-from migration_ci.specs import Conflict, Key, MigrationSpec, Side
+from migration_ci.fix.merge import describe_conflicts
+from migration_ci.fix.rebase import RebasePlan, RebaseStep, apply_rebase, plan_rebase
+from migration_ci.graph.specs import Conflict, Key, MigrationSpec, Side
 from tests.support.gitrepo import migration
 from tests.test_merge import DjangoGraph, spec, specs_of
 

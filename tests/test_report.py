@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from migration_ci.report import annotation, render_github, summary_line
-from migration_ci.specs import CheckResult, Conflict, Leaf
+from migration_ci.graph.specs import CheckResult, Conflict, Leaf
+from migration_ci.report.formats import annotation, render_github, summary_line
 
 
 def conflict(

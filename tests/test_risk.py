@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migration_ci.risk import RULES, FieldFacts, OperationFacts, assess, find_matching_rules
+from migration_ci.plan.risk import RULES, FieldFacts, OperationFacts, assess, find_matching_rules
 
 VARCHAR = FieldFacts(db_type="varchar(100)")
 NULLABLE = FieldFacts(null=True, db_type="varchar(100)")

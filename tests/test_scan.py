@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import pytest
 
 from migration_ci.errors import ConfigError
-from migration_ci.scan import find_packages, load_specs
-from migration_ci.specs import MigrationPackage
+from migration_ci.graph.scan import find_packages, load_specs
+from migration_ci.graph.specs import MigrationPackage
 from tests.support.gitrepo import migration
 
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from migration_ci.databases import DatabaseChoice, DatabaseInfo
-from migration_ci.djangoproject import ProjectSpec
-from migration_ci.snapshot import BaseState, SnapshotStore, SnapshotUnusable
-from migration_ci.verify import VerifyResult, verify
+from migration_ci.activities.snapshot import BaseState, SnapshotStore, SnapshotUnusable
+from migration_ci.activities.verify import VerifyResult, verify
+from migration_ci.databases.throwaway import DatabaseChoice, DatabaseInfo
+from migration_ci.project.session import ProjectSpec
 from tests.support.djangoproj import (
     CREATE_PRODUCT,
     PRODUCT_MODELS,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from migration_ci import git
 from migration_ci.errors import GitError, MigrationFileError
-from migration_ci.sources import (
+from migration_ci.repository import git
+from migration_ci.repository.trees import (
     GitTree,
     MergedTree,
     Source,

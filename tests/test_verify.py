@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
-from migration_ci.databases import DatabaseChoice
-from migration_ci.djangoproject import ProjectSpec
-from migration_ci.errors import ConfigError, GraphError, ProjectError, WorkerError
-from migration_ci.merge import render_merge
-from migration_ci.verify import (
+from migration_ci.activities.verify import (
     Failure,
     IrreversibleOperation,
     MissingChange,
     VerifyResult,
     verify,
 )
+from migration_ci.databases.throwaway import DatabaseChoice
+from migration_ci.errors import ConfigError, GraphError, ProjectError, WorkerError
+from migration_ci.fix.merge import render_merge
+from migration_ci.project.session import ProjectSpec
 from tests.support.djangoproj import (
     CREATE_PRODUCT,
     PRODUCT_MODELS,

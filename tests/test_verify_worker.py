@@ -28,7 +28,7 @@ django.setup()
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.state import ProjectState
-from migration_ci.verify_worker import RENDER_GAP, backward_states
+from migration_ci.worker.verify import RENDER_GAP, backward_states
 
 executor = MigrationExecutor(connection)
 graph = executor.loader.graph

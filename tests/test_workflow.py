@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_ci.workflow import (
+from migration_ci.github.workflow import (
     MAX_SUMMARY_BYTES,
     SUMMARY_CUT_NOTE,
     Annotation,

@@ -1,0 +1,1 @@
+"""One function per activity: check, fix, verify, plan, report, the Action (glue)."""

@@ -1,0 +1,1 @@
+"""The `migration-ci` command line and its sub-commands (entry point)."""

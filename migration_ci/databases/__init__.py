@@ -1,0 +1,1 @@
+"""Throwaway databases on SQLite, PostgreSQL, MariaDB and their snapshots (adapters)."""

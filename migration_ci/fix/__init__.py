@@ -1,0 +1,1 @@
+"""Merge migrations and rebases, named and written as Django would write them (pure core)."""

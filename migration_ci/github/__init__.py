@@ -1,0 +1,1 @@
+"""GitHub: the REST API, the Action's inputs, workflow commands (adapters)."""

@@ -1,0 +1,1 @@
+"""The git repository: git itself and the trees a check reads (adapter)."""

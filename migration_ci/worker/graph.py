@@ -1,0 +1,174 @@
+"""The Django-loaded engine: the user's project set up in-process, read by Django's loader.
+
+This is the only module here that imports the user's settings and migration modules. It
+answers exactly what ``MigrationLoader(None)`` answers, for files the static engine
+cannot read literally.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from migration_ci.errors import ConfigError, GraphError, MigrationFileError
+from migration_ci.graph.dag import Graph
+from migration_ci.graph.specs import Key, MigrationSpec, OperationSpec
+
+
+def load_project_graph(
+    settings_module: str, project_dir: Path
+) -> tuple[Graph, dict[Key, MigrationSpec]]:
+    """Set up Django with ``settings_module`` from ``project_dir`` and load its migrations."""
+    setup_django(settings_module, project_dir)
+    return load_graph(project_dir)
+
+
+def setup_django(settings_module: str, project_dir: Path) -> None:
+    import django
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    root = str(project_dir.resolve())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    try:
+        django.setup()
+        settings.INSTALLED_APPS  # noqa: B018 - imports the settings module
+    except ImproperlyConfigured as exc:
+        raise ConfigError(
+            f"Django settings '{settings_module}' are not usable: {exc}",
+            "Fix the settings module or pass another with --settings.",
+        ) from None
+    except ImportError as exc:
+        raise ConfigError(
+            f"Cannot import Django settings '{settings_module}' from {project_dir}: {exc}",
+            "Pass the dotted module path with --settings and run from the project root.",
+        ) from None
+
+
+def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
+    """``MigrationLoader(None, ignore_no_migrations=True)`` on the configured project."""
+    from django.db.migrations.exceptions import (
+        BadMigrationError,
+        CircularDependencyError,
+        NodeNotFoundError,
+    )
+    from django.db.migrations.loader import MigrationLoader
+
+    try:
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+    except NodeNotFoundError as exc:
+        where = _module_file(type(exc.origin).__module__, project_dir) if exc.origin else ""
+        raise GraphError(
+            f"{where + ': ' if where else ''}{exc.message}.",
+            "Fix the dependency or restore the file.",
+        ) from None
+    except CircularDependencyError as exc:
+        raise GraphError(
+            f"Circular dependency between migrations: {exc}.",
+            "Remove the dependency (or run_before) that closes the loop.",
+        ) from None
+    except BadMigrationError as exc:
+        where = _bad_migration_file(str(exc), project_dir)
+        raise MigrationFileError(
+            f"{where + ': ' if where else ''}{exc}.",
+            "A migration module must define 'class Migration(migrations.Migration)'.",
+        ) from None
+    except SyntaxError as exc:
+        where = _relative(exc.filename or "", project_dir)
+        raise MigrationFileError(f"{where}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except ImportError as exc:
+        raise MigrationFileError(
+            f"A migration could not be imported: {exc}",
+            "Fix the import, or use the static engine (drop --settings).",
+        ) from None
+    except ValueError as exc:  # check_key: "Dependency on unknown app: x"
+        raise GraphError(
+            f"{exc}.", "Add the app to INSTALLED_APPS or fix the dependency."
+        ) from None
+    specs = {key: spec_from_migration(migration, project_dir)
+             for key, migration in loader.disk_migrations.items()}
+    paths = {key: spec.path for key, spec in specs.items()}
+    return Graph.from_django(loader.graph, paths), specs
+
+
+def _module_file(module_name: str, project_dir: Path) -> str:
+    """The file of an imported module, relative to the project ("" when unknown)."""
+    filename = getattr(sys.modules.get(module_name), "__file__", None)
+    return _relative(filename, project_dir) if filename else ""
+
+
+def _bad_migration_file(message: str, project_dir: Path) -> str:
+    """The file Django's "Migration X in app Y has no Migration class" is about."""
+    import re
+
+    from django.db.migrations.loader import MigrationLoader
+
+    match = re.fullmatch(r"Migration (\S+) in app (\S+) has no Migration class", message)
+    if match is None:
+        return ""
+    module_name, _ = MigrationLoader.migrations_module(match[2])
+    return _module_file(f"{module_name}.{match[1]}", project_dir) if module_name else ""
+
+
+def spec_from_migration(migration: Any, project_dir: Path) -> MigrationSpec:
+    module = sys.modules.get(type(migration).__module__)
+    filename = getattr(module, "__file__", None) or ""
+    return MigrationSpec(
+        app_label=migration.app_label,
+        name=migration.name,
+        path=_relative(filename, project_dir),
+        dependencies=tuple((a, n) for a, n in migration.dependencies),
+        replaces=tuple((a, n) for a, n in migration.replaces),
+        run_before=tuple((a, n) for a, n in migration.run_before),
+        initial=migration.initial,
+        atomic=migration.atomic,
+        operations=tuple(operation_spec(operation) for operation in migration.operations),
+    )
+
+
+def formatted_description(operation: Any) -> str:
+    """Django 5.1+'s ``formatted_description()``; before 5.1, ``describe()`` with the same
+    category symbol 5.1 gives that operation (``?`` when unknown)."""
+    formatted = getattr(operation, "formatted_description", None)
+    if formatted is not None:
+        return str(formatted())
+    from migration_ci.graph.operations import OPERATIONS
+
+    symbol = OPERATIONS.get(type(operation).__name__, ("?",))[0]
+    return f"{symbol} {operation.describe()}"
+
+
+def operation_spec(operation: Any) -> OperationSpec:
+    try:
+        description = formatted_description(operation)
+    except Exception:  # third-party describe() bugs must not stop a check
+        description = f"? {type(operation).__name__}"
+    model = getattr(operation, "model_name", None) or getattr(operation, "name", None)
+    if type(operation).__name__ == "RenameModel":
+        model = operation.old_name
+    field = getattr(operation, "name", None) if hasattr(operation, "model_name") else None
+    if type(operation).__name__ == "RenameField":
+        field = operation.old_name
+    if type(operation).__name__ in ("RemoveIndex", "AddIndex", "RenameIndex", "AddConstraint",
+                                    "RemoveConstraint", "AlterConstraint"):
+        field = None
+    return OperationSpec(
+        kind=type(operation).__name__,
+        description=description,
+        model=model.lower() if isinstance(model, str) else None,
+        field=field.lower() if isinstance(field, str) else None,
+    )
+
+
+def _relative(filename: str, project_dir: Path) -> str:
+    if not filename:
+        return ""
+    try:
+        return Path(filename).resolve().relative_to(project_dir.resolve()).as_posix()
+    except ValueError:
+        return Path(filename).as_posix()
+
