@@ -43,7 +43,7 @@ SETTINGS = "benchproject.settings"
 def merged_inputs(root: Path, base: str | None) -> tuple[dict[str, bytes | None], dict[str, str]]:
     """The files verify puts into its copy of the tree: the merged result and merge migrations."""
     from migration_ci.activities.check import analyze, open_source
-    from migration_ci.activities.pipeline import merged_state
+    from migration_ci.activities.merged import merged_state
     from migration_ci.config import Config
 
     config = Config(base=base)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from migration_ci.activities.fix import apply_rebase
 from migration_ci.errors import FixError
 from migration_ci.fix.merge import describe_conflicts
-from migration_ci.fix.rebase import RebasePlan, RebaseStep, apply_rebase, plan_rebase
+from migration_ci.fix.rebase import RebasePlan, RebaseStep, plan_rebase
 from migration_ci.graph.specs import Conflict, Key, MigrationSpec, Side
 from tests.support.gitrepo import migration
 from tests.test_merge import DjangoGraph, spec, specs_of

@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from migration_ci.activities.snapshot import BaseState, SnapshotStore, SnapshotUnusable
+from migration_ci.activities.snapshot import BaseState
 from migration_ci.activities.verify import VerifyResult, verify
+from migration_ci.databases.snapshots import SnapshotStore, SnapshotUnusable
 from migration_ci.databases.throwaway import DatabaseChoice, DatabaseInfo
 from migration_ci.project.session import ProjectSpec
 from tests.support.djangoproj import (

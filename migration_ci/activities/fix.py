@@ -16,7 +16,7 @@ from typing import Literal
 from migration_ci.atomic import write_files_atomically
 from migration_ci.errors import FixError
 from migration_ci.fix.merge import GraphView, render_merge
-from migration_ci.fix.rebase import RebasePlan, plan_rebase, prepare_rebase
+from migration_ci.fix.rebase import RebasePlan, plan_rebase, rewrite_dependency
 from migration_ci.graph.specs import Conflict, Key, MigrationSpec
 
 Strategy = Literal["merge", "rebase"]
@@ -139,3 +139,25 @@ def relative(root: Path, path: Path) -> str:
         return path.relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def apply_rebase(root: Path, plan: RebasePlan) -> tuple[str, ...]:
+    """Rename and re-point the chain's files all at once; return the paths written."""
+    contents, removals = prepare_rebase(root, plan)
+    write_files_atomically(contents, remove=removals, exclusive=True)
+    return tuple(step.new_path for step in plan.steps)
+
+
+def prepare_rebase(root: Path, plan: RebasePlan) -> tuple[dict[Path, bytes], list[Path]]:
+    """The new files' contents and the old files to remove, checked to stay in the folder."""
+    migrations_dir = (root / plan.migrations_dir).resolve()
+    contents: dict[Path, bytes] = {}
+    for step in plan.steps:
+        old, new = root / step.path, root / step.new_path
+        for path in (old, new):
+            if path.resolve().parent != migrations_dir:
+                raise FixError(f"Refusing to write '{path}': it is outside the migrations "
+                               f"folder '{plan.migrations_dir}' of app {plan.app_label!r}.")
+        contents[new] = rewrite_dependency(
+            old.read_bytes(), plan.app_label, step.old_parent, step.new_parent, step.path)
+    return contents, [root / step.path for step in plan.steps]

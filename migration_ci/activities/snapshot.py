@@ -16,16 +16,13 @@ state again:
 - the file must read back whole: magic line, manifest, length and SHA-256 of the payload.
 
 Anything else falls back to building the base state from zero, and the result says why.
-Files are written to a temporary name and renamed, so concurrent runs never see half a file.
+The files themselves are ``databases.snapshots``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -33,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_ci import __version__
+from migration_ci.databases.snapshots import FORMAT, SnapshotStore, SnapshotUnusable
 from migration_ci.databases.throwaway import (
     DatabaseInfo,
     ThrowawayDatabase,
@@ -40,21 +38,10 @@ from migration_ci.databases.throwaway import (
     reset_database,
     restore_database,
 )
-from migration_ci.errors import DatabaseError, MigrationCIError
+from migration_ci.errors import DatabaseError
 from migration_ci.project.session import WorkerDatabase, WorkerSession
 from migration_ci.repository import git
 from migration_ci.repository.trees import blob_id
-
-FORMAT = 1
-MAGIC = b"django-migration-ci snapshot\n"
-SUFFIX = ".snapshot"
-STALE_TEMPORARY_SECONDS = 3600
-SNAPSHOT_MODE = 0o644
-"""Readable by every user: the Action writes as root, ``actions/cache`` reads as the runner."""
-
-
-class SnapshotUnusable(MigrationCIError):
-    """A snapshot cannot be used; the message is the note the result carries."""
 
 
 @dataclass(frozen=True)
@@ -154,86 +141,6 @@ def find_changed_files(project_dir: Path, base_files: Mapping[str, str]) -> list
         if blob_id(data, blob) != blob:
             changed.append(relative)
     return changed
-
-
-class SnapshotStore:
-    """Snapshot files ``<key>.snapshot`` in ``directory``: magic line, manifest line, payload."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
-
-    def path(self, key: str) -> Path:
-        return self.directory / f"{key}{SUFFIX}"
-
-    def load(self, key: str, info: DatabaseInfo) -> bytes:
-        """The payload saved under ``key``; ``SnapshotUnusable`` says why it cannot be used."""
-        path = self.path(key)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise SnapshotUnusable(f"no snapshot for key {key}") from None
-        except OSError as exc:
-            raise SnapshotUnusable(f"snapshot {path.name} cannot be read: {exc}") from exc
-        manifest, payload = split_file(data, path.name)
-        expected = {"format": FORMAT, "key": key, "database": info.to_dict()}
-        for field, value in expected.items():
-            if manifest.get(field) != value:
-                raise SnapshotUnusable(
-                    f"snapshot {path.name} is for {field} {manifest.get(field)!r}, "
-                    f"not {value!r}"
-                )
-        if len(payload) != manifest.get("size"):
-            raise SnapshotUnusable(
-                f"snapshot {path.name} is truncated or padded: {len(payload)} bytes of data, "
-                f"its manifest says {manifest.get('size')}"
-            )
-        if hashlib.sha256(payload).hexdigest() != manifest.get("sha256"):
-            raise SnapshotUnusable(f"snapshot {path.name} is corrupt: its checksum differs")
-        return payload
-
-    def save(self, key: str, info: DatabaseInfo, payload: bytes, base_sha: str) -> Path:
-        """Write atomically: a temporary file in the same directory, then a rename."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        manifest = {
-            "format": FORMAT, "key": key, "database": info.to_dict(), "base": base_sha,
-            "tool": f"django-migration-ci {__version__}", "size": len(payload),
-            "sha256": hashlib.sha256(payload).hexdigest(),
-        }
-        target = self.path(key)
-        self.remove_stale_temporaries()
-        fd, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.directory)
-        try:
-            os.fchmod(fd, SNAPSHOT_MODE)  # mkstemp creates 0600
-            with os.fdopen(fd, "wb") as out:
-                out.write(MAGIC + json.dumps(manifest, sort_keys=True).encode() + b"\n")
-                out.write(payload)
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        return target
-
-    def remove_stale_temporaries(self) -> None:
-        """Temporary files of runs that were killed before their rename."""
-        cutoff = time.time() - STALE_TEMPORARY_SECONDS
-        for path in self.directory.glob(".*.tmp"):
-            with contextlib.suppress(OSError):  # another run may remove it first
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-
-
-def split_file(data: bytes, name: str) -> tuple[dict[str, Any], bytes]:
-    if not data.startswith(MAGIC):
-        raise SnapshotUnusable(f"snapshot {name} is not a django-migration-ci snapshot")
-    line, newline, payload = data[len(MAGIC):].partition(b"\n")
-    try:
-        manifest = json.loads(line) if newline else None
-    except ValueError:
-        manifest = None
-    if not isinstance(manifest, dict):
-        raise SnapshotUnusable(f"snapshot {name} is corrupt: its manifest cannot be read")
-    return manifest, payload
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migration_ci.activities.snapshot import BaseState, BaseStep, SnapshotStore, prepare_base_state
+from migration_ci.activities.merged import MergedState, loaded_project
+from migration_ci.activities.snapshot import BaseState, BaseStep, prepare_base_state
+from migration_ci.databases.snapshots import SnapshotStore
 from migration_ci.databases.throwaway import (
     DatabaseChoice,
     DatabaseInfo,
@@ -33,7 +35,7 @@ from migration_ci.project.tempcopy import materialize
 __all__ = [
     "Failure", "IrreversibleOperation", "MigrationTiming", "MissingChange", "PhaseTiming",
     "ResolvedDatabase", "VerifyResult", "prepared_project", "resolve_database",
-    "run_verify_worker", "verify",
+    "run_verify", "run_verify_worker", "verify",
 ]
 
 SUPPORTED_VENDORS = ("sqlite", "postgresql", "mysql")
@@ -299,3 +301,18 @@ def run_verify_worker(
 
 def worker_database(db: ThrowawayDatabase, resolved: ResolvedDatabase) -> WorkerDatabase:
     return WorkerDatabase(resolved.alias, db.name, db.settings if resolved.from_url else None)
+
+
+def run_verify(
+    project: ProjectSpec, database: DatabaseChoice, state: MergedState, **options: Any
+) -> VerifyResult:
+    """Verify the merged result: the copy has the merged files and merge migrations."""
+    with loaded_project(project, state) as loadable:
+        return verify(
+            loadable,
+            database=database,
+            new_migrations=state.new_keys,
+            files=state.files or None,
+            merge_files=state.merge_files or None,
+            **options,
+        )

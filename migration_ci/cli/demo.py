@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TextIO
 
 from migration_ci.activities.check import Analysis, analyze, open_source
-from migration_ci.activities.pipeline import merged_state, run_plan, run_verify
+from migration_ci.activities.merged import merged_state
+from migration_ci.activities.plan import run_plan
+from migration_ci.activities.verify import run_verify
 from migration_ci.config import Config
 from migration_ci.databases.throwaway import DatabaseChoice
 from migration_ci.errors import EXIT_OK, MigrationCIError

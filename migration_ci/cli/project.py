@@ -1,7 +1,7 @@
 """Sub-commands that load the user's Django project: verify, plan and report.
 
-The project runs in a separate process on a throwaway database (see ``djangoproject``);
-this module only turns flags into calls of ``pipeline`` and renders the answers.
+The project runs in a separate process on a throwaway database (see ``project.session``);
+this module only turns flags into calls of the activities and renders the answers.
 """
 
 from __future__ import annotations
@@ -13,19 +13,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from migration_ci.cli.options import add_common, load_settings, resolve_roots
 from migration_ci.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
 
 if TYPE_CHECKING:  # the real imports are in the commands: building the parser stays cheap
-    from migration_ci.activities.pipeline import MergedState
+    from migration_ci.activities.merged import MergedState
     from migration_ci.config import Config
     from migration_ci.databases.throwaway import DatabaseChoice
     from migration_ci.project.session import ProjectSpec
 
 
-def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_parsers(sub: Any) -> None:
     """Register ``verify``, ``plan`` and ``report``."""
     verify = sub.add_parser("verify", help="apply the migrations on a fresh throwaway database")
-    _add_project(verify, add_common)
+    _add_project(verify)
     _add_cache(verify)
     verify.add_argument("--format", choices=("text", "json"), default="text")
     verify.add_argument(
@@ -33,12 +34,12 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None])
     )
 
     plan = sub.add_parser("plan", help="what this branch runs on a database at the base state")
-    _add_project(plan, add_common)
+    _add_project(plan)
     plan.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     plan.add_argument("--sql", action="store_true", help="show the SQL of each migration (text)")
 
     full = sub.add_parser("report", help="check, verify and plan as one report document")
-    _add_project(full, add_common)
+    _add_project(full)
     _add_cache(full)
     full.add_argument("--format", choices=("json", "markdown", "text"), default="json")
     full.add_argument("--no-verify", action="store_true", help="skip verify")
@@ -46,7 +47,7 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None])
     full.add_argument("--working-directory", default=".", help=argparse.SUPPRESS)
 
 
-def _add_project(parser: argparse.ArgumentParser, add_common: Callable[..., None]) -> None:
+def _add_project(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
     parser.add_argument(
         "--database-url", metavar="URL", help="server to make the throwaway database on"
@@ -64,8 +65,7 @@ def _add_cache(parser: argparse.ArgumentParser) -> None:
 
 def dispatch(args: argparse.Namespace, out: TextIO) -> int:
     from migration_ci.activities.check import analyze, open_source
-    from migration_ci.activities.pipeline import merged_state
-    from migration_ci.cli.main import load_settings, resolve_roots
+    from migration_ci.activities.merged import merged_state
     from migration_ci.databases.throwaway import DatabaseChoice
 
     roots = resolve_roots(args)
@@ -114,7 +114,7 @@ def _verify(
     state: MergedState,
     config: Config,
 ) -> int:
-    from migration_ci.activities.pipeline import run_verify
+    from migration_ci.activities.verify import run_verify
     from migration_ci.report import formats as report
 
     result = run_verify(
@@ -138,7 +138,7 @@ def _plan(
     state: MergedState,
     config: Config,
 ) -> int:
-    from migration_ci.activities.pipeline import run_plan
+    from migration_ci.activities.plan import run_plan
     from migration_ci.plan import render as plan_render
 
     if state.base_keys is None:
@@ -165,7 +165,9 @@ def _report(
     state: MergedState,
     config: Config,
 ) -> int:
-    from migration_ci.activities.pipeline import build_document, run_plan, run_verify
+    from migration_ci.activities.plan import run_plan
+    from migration_ci.activities.report import build_document
+    from migration_ci.activities.verify import run_verify
     from migration_ci.plan import render as plan_render
     from migration_ci.report import formats as report
 

@@ -1,9 +1,10 @@
 """Rebase a branch's new migrations onto the base leaf instead of writing a merge.
 
 Planning is pure: it checks the branch's new migrations form one linear chain nobody
-else references, and renumbers them to follow the base leaf. Applying renames the files
-inside the migrations folder and rewrites only the one same-app dependency of each file
-that names the old parent, keeping every other byte.
+else references, and renumbers them to follow the base leaf. Applying it
+(``activities.fix``) renames the files inside the migrations folder; ``rewrite_dependency``
+changes only the one same-app dependency of each file that names the old parent, keeping every
+other byte.
 
 Names: a chain member whose name starts with a number gets the number that follows the
 base leaf (its width and the rest of the name are kept: ``0007_add_sku`` after
@@ -18,9 +19,7 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from migration_ci.atomic import write_files_atomically
 from migration_ci.errors import FixError, MigrationFileError
 from migration_ci.fix.merge import GraphView, count_common_ancestors, parse_number
 from migration_ci.graph.specs import Conflict, Key, MigrationSpec
@@ -178,28 +177,6 @@ def check_free(app: str, chain: Sequence[str], names: Sequence[str],
     if clashes:
         raise FixError(f"Cannot rebase: the new name {clashes[0]} is already a migration of app "
                        f"{app!r}. {USE_MERGE}")
-
-
-def apply_rebase(root: Path, plan: RebasePlan) -> tuple[str, ...]:
-    """Rename and re-point the chain's files all at once; return the paths written."""
-    contents, removals = prepare_rebase(root, plan)
-    write_files_atomically(contents, remove=removals, exclusive=True)
-    return tuple(step.new_path for step in plan.steps)
-
-
-def prepare_rebase(root: Path, plan: RebasePlan) -> tuple[dict[Path, bytes], list[Path]]:
-    """The new files' contents and the old files to remove, checked to stay in the folder."""
-    migrations_dir = (root / plan.migrations_dir).resolve()
-    contents: dict[Path, bytes] = {}
-    for step in plan.steps:
-        old, new = root / step.path, root / step.new_path
-        for path in (old, new):
-            if path.resolve().parent != migrations_dir:
-                raise FixError(f"Refusing to write '{path}': it is outside the migrations "
-                               f"folder '{plan.migrations_dir}' of app {plan.app_label!r}.")
-        contents[new] = rewrite_dependency(
-            old.read_bytes(), plan.app_label, step.old_parent, step.new_parent, step.path)
-    return contents, [root / step.path for step in plan.steps]
 
 
 def rewrite_dependency(source: bytes, app_label: str, old: str, new: str, path: str) -> bytes:

@@ -1,0 +1,32 @@
+"""The plan activity: what this branch runs on a database at the base state."""
+
+from __future__ import annotations
+
+from migration_ci.activities.merged import MergedState, loaded_project
+from migration_ci.activities.verify import prepared_project, resolve_database
+from migration_ci.databases.throwaway import DatabaseChoice, throwaway_database
+from migration_ci.plan.records import Plan, build_plan
+from migration_ci.project.session import ProjectSpec, WorkerDatabase, WorkerSession
+
+
+def run_plan(project: ProjectSpec, database: DatabaseChoice, state: MergedState) -> Plan:
+    """What this branch runs on a database at the base state (no migrate needed)."""
+    assert state.base_keys is not None, "the plan needs a base"
+    payload = {
+        "base_applied": sorted(map(list, state.base_keys)),
+        # Apps outside the scanned tree (django.contrib, site-packages) are at the base state.
+        "project_apps": sorted({p.app_label for p in state.analysis.packages}),
+        "with_sql": True,
+    }
+    with (
+        loaded_project(project, state) as loadable,
+        prepared_project(loadable, state.files, state.merge_files) as copy,
+        WorkerSession(copy) as session,
+    ):
+        resolved = resolve_database(session, database)
+        with throwaway_database(resolved.settings, vendor=resolved.vendor) as db:
+            target = WorkerDatabase(
+                resolved.alias, db.name, db.settings if resolved.from_url else None
+            )
+            collected = session.call("plan", payload, database=target)
+    return build_plan(collected, gone_paths=state.base_paths)
