@@ -22,6 +22,7 @@ from migration_ci.errors import (
     MigrationCIError,
 )
 from migration_ci.github.api import Comment, GitHubAPIError, PullRequest
+from migration_ci.github.event import Event, as_mapping
 from migration_ci.github.inputs import Inputs, RunContext
 from migration_ci.github.workflow import Annotation, Workflow
 from migration_ci.report import comment
@@ -46,58 +47,6 @@ class GitHubPort(Protocol):
     def list_comments(self, number: int) -> list[Comment]: ...
     def create_comment(self, number: int, body: str) -> Comment: ...
     def edit_comment(self, comment: Comment, body: str) -> Comment: ...
-
-
-@dataclass(frozen=True)
-class Event:
-    """What the Action needs from the event payload (``GITHUB_EVENT_PATH``)."""
-
-    name: str
-    pull_number: int | None = None
-    head_sha: str = ""
-    head_ref: str = ""
-    head_repository: str = ""
-    base_sha: str = ""
-    base_ref: str = ""
-    base_repository: str = ""
-    run_head_sha: str = ""  # workflow_run: the commit the triggering run checked
-    run_head_repository: str = ""
-
-    def is_same_repository(self, repository: str) -> bool:
-        """The pull request's head branch lives in ``repository`` (GITHUB_REPOSITORY), as does its
-        base. A deleted fork leaves ``head.repo`` null in the payload: unknown is not trusted."""
-        return bool(repository) and self.head_repository == self.base_repository == repository
-
-    @property
-    def head_owner(self) -> str:
-        """Who the head branch belongs to, for messages."""
-        if not self.head_repository:
-            return "a deleted fork (the event names no head repository)"
-        return f"'{self.head_repository}'"
-
-    @classmethod
-    def from_payload(cls, name: str, payload: Mapping[str, Any]) -> Event:
-        pr, group = _d(payload.get("pull_request")), _d(payload.get("merge_group"))
-        run = _d(payload.get("workflow_run"))
-        head, base = _d(pr.get("head")), _d(pr.get("base"))
-        number = pr.get("number")
-        return cls(
-            name=name,
-            pull_number=number if isinstance(number, int) else None,
-            head_sha=str(head.get("sha") or group.get("head_sha") or ""),
-            head_ref=str(head.get("ref") or group.get("head_ref") or ""),
-            head_repository=str(_d(head.get("repo")).get("full_name") or ""),
-            base_sha=str(base.get("sha") or group.get("base_sha") or ""),
-            base_ref=str(base.get("ref") or group.get("base_ref") or "").removeprefix(
-                "refs/heads/"),
-            base_repository=str(_d(base.get("repo")).get("full_name") or ""),
-            run_head_sha=str(run.get("head_sha") or ""),
-            run_head_repository=str(_d(run.get("head_repository")).get("full_name") or ""),
-        )
-
-
-def _d(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 @dataclass(frozen=True)
@@ -305,9 +254,9 @@ def read_artifact(path: Path) -> tuple[int, dict[str, Any]]:
     except RecursionError as exc:
         raise ConfigError(f"Report artifact '{path}' is nested too deeply to be a report.",
                           "Upload the file the Action wrote on the pull_request run.") from exc
-    number = _d(data).get("pull_request")
-    report = _d(data).get("report")
-    if (_d(data).get("kind") != ARTIFACT_KIND or not isinstance(number, int) or number <= 0
+    number = as_mapping(data).get("pull_request")
+    report = as_mapping(data).get("report")
+    if (as_mapping(data).get("kind") != ARTIFACT_KIND or not isinstance(number, int) or number <= 0
             or isinstance(number, bool) or not isinstance(report, dict)
             or report.get("version") != 1):
         raise ConfigError(f"Report artifact '{path}' is not a django-migration-ci report.",

@@ -1,0 +1,70 @@
+"""The event the Action runs for, from the payload file GitHub writes (``GITHUB_EVENT_PATH``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """What the Action needs from the event payload (``GITHUB_EVENT_PATH``)."""
+
+    name: str
+    pull_number: int | None = None
+    head_sha: str = ""
+    head_ref: str = ""
+    head_repository: str = ""
+    base_sha: str = ""
+    base_ref: str = ""
+    base_repository: str = ""
+    run_head_sha: str = ""  # workflow_run: the commit the triggering run checked
+    run_head_repository: str = ""
+
+    def is_same_repository(self, repository: str) -> bool:
+        """The pull request's head branch lives in ``repository`` (GITHUB_REPOSITORY), as does its
+        base. A deleted fork leaves ``head.repo`` null in the payload: unknown is not trusted."""
+        return bool(repository) and self.head_repository == self.base_repository == repository
+
+    @property
+    def head_owner(self) -> str:
+        """Who the head branch belongs to, for messages."""
+        if not self.head_repository:
+            return "a deleted fork (the event names no head repository)"
+        return f"'{self.head_repository}'"
+
+    @classmethod
+    def from_payload(cls, name: str, payload: Mapping[str, Any]) -> Event:
+        pr, group = as_mapping(payload.get("pull_request")), as_mapping(payload.get("merge_group"))
+        run = as_mapping(payload.get("workflow_run"))
+        head, base = as_mapping(pr.get("head")), as_mapping(pr.get("base"))
+        number = pr.get("number")
+        return cls(
+            name=name,
+            pull_number=number if isinstance(number, int) else None,
+            head_sha=str(head.get("sha") or group.get("head_sha") or ""),
+            head_ref=str(head.get("ref") or group.get("head_ref") or ""),
+            head_repository=str(as_mapping(head.get("repo")).get("full_name") or ""),
+            base_sha=str(base.get("sha") or group.get("base_sha") or ""),
+            base_ref=str(base.get("ref") or group.get("base_ref") or "").removeprefix(
+                "refs/heads/"),
+            base_repository=str(as_mapping(base.get("repo")).get("full_name") or ""),
+            run_head_sha=str(run.get("head_sha") or ""),
+            run_head_repository=str(as_mapping(run.get("head_repository")).get("full_name") or ""),
+        )
+
+
+def as_mapping(value: object) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one: payloads are read defensively."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def read_event(name: str, path: str) -> Event:
+    """The event GitHub describes in the file ``GITHUB_EVENT_PATH`` names (none: an empty one)."""
+    payload: Mapping[str, Any] = {}
+    if path and Path(path).is_file():
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    return Event.from_payload(name, payload)
