@@ -23,9 +23,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from migration_ci.activities.check import analyze_loaded
 from migration_ci.errors import MigrationCIError
 from migration_ci.graph.dag import Graph
 from migration_ci.graph.scan import find_packages, load_specs
+from migration_ci.repository.trees import WorkingTree
 
 FIXTURES = Path(__file__).parent / "fixtures" / "django_migrations"
 _counter = itertools.count()
@@ -399,24 +401,6 @@ def test_random_graphs_match_django(oracle: Oracle, tmp_path: Path, project: Pro
         event("has a squash")
 
 
-LOAD = textwrap.dedent(
-    """
-    import json, sys
-    from pathlib import Path
-    from migration_ci.errors import MigrationCIError
-    from migration_ci.worker.graph import load_project_graph
-    try:
-        graph, specs = load_project_graph("proj.settings", Path(sys.argv[1]))
-    except MigrationCIError as exc:
-        print(json.dumps({"error": str(exc)}))
-    else:
-        shop = sorted((k[1], s.path, [o.description for o in s.operations])
-                      for k, s in specs.items() if k[0] == "shop")
-        print(json.dumps({"conflicts": graph.conflicts(), "shop": shop}))
-    """
-)
-
-
 def run_load_project_graph(root: Path, shop: dict[str, str]) -> Any:
     (root / "proj").mkdir(parents=True)
     (root / "proj" / "__init__.py").write_text("")
@@ -428,11 +412,14 @@ def run_load_project_graph(root: Path, shop: dict[str, str]) -> Any:
     (root / "shop" / "__init__.py").write_text("")
     for name, source in {"__init__.py": "", **shop}.items():
         (root / "shop" / "migrations" / name).write_text(source)
-    output = subprocess.run(
-        [sys.executable, "-c", LOAD, str(root)], capture_output=True, text=True, check=True,
-        cwd=Path(__file__).parent.parent,
-    ).stdout
-    return json.loads(output)
+    try:  # the Django engine as the command line runs it: Django's loader in the worker
+        analysis = analyze_loaded(WorkingTree(root), "proj.settings", root)
+    except MigrationCIError as exc:
+        return {"error": str(exc)}
+    shop = sorted([key[1], spec.path, [op.description for op in spec.operations]]
+                  for key, spec in analysis.specs.items() if key[0] == "shop")
+    conflicts = {app: list(names) for app, names in analysis.graph.conflicts().items()}
+    return {"conflicts": conflicts, "shop": shop}
 
 
 def test_load_project_graph_from_a_settings_module(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""plan_collect.collect against Django itself: ``migrate --plan`` and ``sqlmigrate`` are the truth.
+"""worker.plan.collect against Django itself: ``migrate --plan`` and ``sqlmigrate`` are the truth.
 
 Each scenario writes a small project, really migrates a database to the base state, changes the
 tree as a branch would, then compares our plan and SQL with what Django prints for that database.

@@ -17,8 +17,17 @@ from migration_ci.config import Config
 from migration_ci.fix.merge import describe_conflicts
 from migration_ci.graph import scan
 from migration_ci.graph.dag import Graph
-from migration_ci.graph.specs import CheckResult, Key, MigrationPackage, MigrationSpec
+from migration_ci.graph.specs import (
+    CheckResult,
+    Key,
+    MigrationPackage,
+    MigrationSpec,
+    key_from_json,
+    spec_from_json,
+)
 from migration_ci.parsecache import ParseCache, cache_dir
+from migration_ci.project.session import ProjectSpec, run_worker
+from migration_ci.project.tempcopy import materialize
 from migration_ci.repository import git
 from migration_ci.repository.trees import GitTree, MergedTree, Source, WorkingTree
 
@@ -87,27 +96,34 @@ def loadable_project(repo: Path, head: str | None, project_dir: Path) -> Iterato
 
 
 def analyze_loaded(source: Source, settings: str, project_dir: Path) -> Analysis:
-    """Django-loaded engine: the project's own loader gives the graph.
+    """Django-loaded engine: the project's own loader gives the graph, in the worker process.
 
     Merged with a base, the loader reads a temporary copy of the project holding the merged
     result; paths are reported relative to the repository either way.
     """
-    from migration_ci.project.tempcopy import materialize
-    from migration_ci.worker.graph import load_project_graph
-
     overlay = source.overlay()[0] if isinstance(source, MergedTree) else {}
     files = project_relative(overlay, source.root, project_dir)
     with loadable_project(Path(source.root), head_commit(source), project_dir) as loadable:
         if files:
             with materialize(loadable, files) as copy:
-                graph, specs = load_project_graph(settings, copy)
+                graph, specs = load_graph(ProjectSpec(copy, settings))
         else:
-            graph, specs = load_project_graph(settings, loadable)
+            graph, specs = load_graph(ProjectSpec(loadable, settings))
     prefix = project_dir.resolve().relative_to(Path(source.root).resolve()).as_posix()
     if prefix != ".":
         specs = {k: replace(s, path=f"{prefix}/{s.path}") for k, s in specs.items()}
     packages = _packages_from_specs(specs.values())
     return _finish("django", graph, specs, packages, source)
+
+
+def load_graph(project: ProjectSpec) -> tuple[Graph, dict[Key, MigrationSpec]]:
+    """Ask the worker for the loaded graph; paths are relative to the project folder."""
+    answer = run_worker(project, "graph", {"root": str(project.project_dir)})
+    specs = {spec.key: spec for spec in map(spec_from_json, answer["specs"])}
+    nodes = map(key_from_json, answer["nodes"])
+    edges = [(key_from_json(child), key_from_json(parent)) for child, parent in answer["edges"]]
+    paths = {key: spec.path for key, spec in specs.items()}
+    return Graph.from_edges(nodes, edges, paths), specs
 
 
 def project_relative(files: Mapping[str, T], repo: Path, project_dir: Path) -> dict[str, T]:

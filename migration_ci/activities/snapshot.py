@@ -8,9 +8,10 @@ state again:
 - the key covers the base's migration files (paths and git blob ids), the migration files of
   apps outside the project (e.g. installed packages), the base's operations as Django
   serializes them once loaded (values read from settings or the environment), the source of
-  every project module their code comes from (see ``codewalk.find_imported``), the database
-  routers, the Django version, the database vendor and server version, the settings that shape
-  the schema, and this tool's version and format (``snapshot_facts`` reads what needs Django);
+  every project module their code comes from (see ``worker.codewalk.find_imported``), the
+  database routers, the Django version, the database vendor and server version, the settings
+  that shape the schema, and this tool's version and format (``worker.snapshot_facts`` reads
+  what needs Django);
 - every base migration file must be on this branch unchanged, and no migration of this
   branch may run before a base migration (``run_before``, ``__latest__``);
 - the file must read back whole: magic line, manifest, length and SHA-256 of the payload.
@@ -81,7 +82,7 @@ def compute_key(parts: Mapping[str, Any]) -> str:
 def key_parts(
     facts: Mapping[str, Any], base_files: Mapping[str, str], info: DatabaseInfo
 ) -> dict[str, Any]:
-    """Everything the base state depends on (``facts`` from ``snapshot_facts.worker_facts``)."""
+    """Everything the base state depends on (``facts``: ``worker.snapshot_facts.worker_facts``)."""
     return {
         "format": FORMAT,
         "tool": __version__,

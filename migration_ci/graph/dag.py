@@ -130,6 +130,26 @@ class Graph:
     def from_django(cls, graph: MigrationGraph, paths: Mapping[Key, str] | None = None) -> Graph:
         return cls(graph, paths)
 
+    @classmethod
+    def from_edges(
+        cls, nodes: Iterable[Key], edges: Iterable[tuple[Key, Key]],
+        paths: Mapping[Key, str] | None = None,
+    ) -> Graph:
+        """The graph with these nodes and ``(child, parent)`` edges, as a loader left it."""
+        graph = MigrationGraph()
+        for key in nodes:
+            graph.add_node(key, None)
+        for child, parent in edges:
+            graph.add_dependency(None, child, parent, skip_validation=True)
+        return cls(graph, paths)
+
+    def edges(self) -> list[tuple[Key, Key]]:
+        """Every ``(child, parent)`` edge, sorted."""
+        return sorted(
+            (key, parent.key) for key, node in self._graph.node_map.items()
+            for parent in node.parents
+        )
+
     @property
     def django_graph(self) -> MigrationGraph:
         return self._graph

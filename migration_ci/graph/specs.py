@@ -6,9 +6,10 @@ be tested with literals and results can be compared and serialised.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 Key = tuple[str, str]
 """A migration node as Django names it: ``(app_label, migration_name)``."""
@@ -46,6 +47,37 @@ class MigrationSpec:
     @cached_property  # read for every edge of the graph: computed once per spec
     def key(self) -> Key:
         return (self.app_label, self.name)
+
+
+def spec_to_json(spec: MigrationSpec) -> dict[str, Any]:
+    """``spec`` as JSON-able data, for the worker's answers (``spec_from_json`` reads it)."""
+    return {
+        "app_label": spec.app_label, "name": spec.name, "path": spec.path,
+        "dependencies": spec.dependencies, "replaces": spec.replaces,
+        "run_before": spec.run_before, "initial": spec.initial, "atomic": spec.atomic,
+        "operations": [[op.kind, op.description, op.model, op.field, op.lineno]
+                       for op in spec.operations],
+        "warnings": spec.warnings,
+    }
+
+
+def key_from_json(value: Any) -> Key:
+    """A key that travelled as a JSON list ``[app_label, name]``."""
+    app_label, name = value
+    return (str(app_label), str(name))
+
+
+def spec_from_json(data: Mapping[str, Any]) -> MigrationSpec:
+    def keys(values: Any) -> tuple[Key, ...]:
+        return tuple(map(key_from_json, values))
+
+    return MigrationSpec(
+        app_label=data["app_label"], name=data["name"], path=data["path"],
+        dependencies=keys(data["dependencies"]), replaces=keys(data["replaces"]),
+        run_before=keys(data["run_before"]), initial=data["initial"], atomic=data["atomic"],
+        operations=tuple(OperationSpec(*op) for op in data["operations"]),
+        warnings=tuple(data["warnings"]),
+    )
 
 
 @dataclass(frozen=True)

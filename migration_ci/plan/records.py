@@ -1,6 +1,6 @@
 """The ``migrate --plan`` diff of a branch over its base: new migrations, gone ones, risks.
 
-Pure: reads what ``plan_collect.collect`` returned (plain data) and builds the report's
+Pure: reads what ``worker.plan.collect`` returned (plain data) and builds the report's
 "plan" part. The order is Django's apply order for new migrations, then the gone ones sorted,
 so the same trees always give the same diff and nothing already on the base shows as moved.
 """

@@ -1,52 +1,31 @@
-"""The Django-loaded engine: the user's project set up in-process, read by Django's loader.
+"""The Django-loaded engine, worker side: the project's migrations read by Django's loader.
 
-This is the only module here that imports the user's settings and migration modules. It
-answers exactly what ``MigrationLoader(None)`` answers, for files the static engine
-cannot read literally.
+Runs in the worker, where Django is set up with the project's settings. It answers exactly
+what ``MigrationLoader(None)`` answers, for files the static engine cannot read literally;
+``activities.check.analyze_loaded`` asks it and builds the same ``Graph`` from the answer.
 """
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from migration_ci.errors import ConfigError, GraphError, MigrationFileError
+from migration_ci.errors import GraphError, MigrationFileError
 from migration_ci.graph.dag import Graph
-from migration_ci.graph.specs import Key, MigrationSpec, OperationSpec
+from migration_ci.graph.specs import Key, MigrationSpec, OperationSpec, spec_to_json
 
 
-def load_project_graph(
-    settings_module: str, project_dir: Path
-) -> tuple[Graph, dict[Key, MigrationSpec]]:
-    """Set up Django with ``settings_module`` from ``project_dir`` and load its migrations."""
-    setup_django(settings_module, project_dir)
-    return load_graph(project_dir)
-
-
-def setup_django(settings_module: str, project_dir: Path) -> None:
-    import django
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
-
-    root = str(project_dir.resolve())
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
-    try:
-        django.setup()
-        settings.INSTALLED_APPS  # noqa: B018 - imports the settings module
-    except ImproperlyConfigured as exc:
-        raise ConfigError(
-            f"Django settings '{settings_module}' are not usable: {exc}",
-            "Fix the settings module or pass another with --settings.",
-        ) from None
-    except ImportError as exc:
-        raise ConfigError(
-            f"Cannot import Django settings '{settings_module}' from {project_dir}: {exc}",
-            "Pass the dotted module path with --settings and run from the project root.",
-        ) from None
+def worker_graph(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``graph`` command: the loaded graph's nodes and edges and every migration's spec,
+    paths relative to ``payload["root"]`` (the project folder the worker runs in)."""
+    graph, specs = load_graph(Path(payload["root"]))
+    return {
+        "nodes": graph.nodes,
+        "edges": graph.edges(),
+        "specs": [spec_to_json(specs[key]) for key in sorted(specs)],
+    }
 
 
 def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:

@@ -27,6 +27,7 @@ from migration_ci.worker.bytecode import install as install_code_cache
 
 COMMANDS: dict[str, str] = {
     "databases": "migration_ci.worker.process:list_databases",
+    "graph": "migration_ci.worker.graph:worker_graph",
     "verify": "migration_ci.worker.verify:worker_verify",
     "plan": "migration_ci.worker.plan:collect",
     "snapshot_facts": "migration_ci.worker.snapshot_facts:worker_facts",
@@ -180,10 +181,3 @@ def describe_error(stage: str, error: BaseException) -> dict[str, Any]:
         "traceback": "".join(traceback.format_exception(error)),
     }
 
-
-if __name__ == "__main__":
-    # Run the imported module, not __main__, so that COMMANDS pointing back into this module
-    # (list_databases) share its state.
-    from migration_ci.worker import process as worker
-
-    raise SystemExit(worker.main())
