@@ -1,0 +1,142 @@
+"""syntax.py: migration files written for a newer Python than the one running the check.
+
+Each case is a file using newer syntax somewhere the graph does not need, and its twin in the
+syntax every supported Python reads: both must give the same spec, the newer one with a
+warning naming the line and the Python it needs (no warning on a Python that reads it).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+
+import pytest
+
+from migration_ci.errors import MigrationFileError
+from migration_ci.graph.parse import parse_migration
+
+PATH = "shop/migrations/0002_x.py"
+RUNNING = "{}.{}".format(*sys.version_info[:2])
+
+
+def source(helpers: str, operations: str = "migrations.RunPython(forwards)") -> str:
+    return (
+        "from django.db import migrations\n\n"
+        f"{helpers}\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [('shop', '0001_initial')]\n"
+        f"    operations = [{operations}]\n"
+    )
+
+
+def parse(text: str):  # type: ignore[no-untyped-def]
+    return parse_migration(text.encode(), path=PATH, app_label="shop", name="0002_x")
+
+
+PEP_758 = ("multiple exception types must be parenthesized", "PEP 758 except clauses")
+PEP_701 = ("f-string: unmatched '['", "PEP 701 f-strings")
+PEP_750 = ("invalid syntax", "PEP 750 template strings")
+PEP_695 = ("invalid syntax", "PEP 695 type parameters")
+CASES = [
+    pytest.param(
+        "def forwards(apps, schema_editor):\n    try:\n        pass\n"
+        "    except ValueError, TypeError:\n        pass\n",
+        "def forwards(apps, schema_editor):\n    try:\n        pass\n"
+        "    except (ValueError, TypeError):\n        pass\n",
+        [(6, (3, 14), PEP_758, "function 'forwards'")],
+        id="PEP 758 except without parentheses",
+    ),
+    pytest.param(
+        "def forwards(apps, schema_editor):\n    rows = {'k': 1}\n"
+        "    print(f\"{rows[\"k\"]}\")\n",
+        "def forwards(apps, schema_editor):\n    rows = {'k': 1}\n"
+        "    print(f\"{rows['k']}\")\n",
+        [(5, (3, 12), PEP_701, "function 'forwards'")],
+        id="PEP 701 quotes inside an f-string",
+    ),
+    pytest.param(
+        "@decorated\n@twice\ndef forwards(apps, schema_editor):\n    print(t'{apps}')\n",
+        "@decorated\n@twice\ndef forwards(apps, schema_editor):\n    print(f'{apps}')\n",
+        [(6, (3, 14), PEP_750, "function 'forwards'")],
+        id="PEP 750 template string in a decorated function",
+    ),
+    pytest.param(
+        "def first[T](items: list[T]) -> T:\n    return items[0]\n\n\n"
+        "def forwards(apps, schema_editor):\n    first([1])\n",
+        "def first(items):\n    return items[0]\n\n\n"
+        "def forwards(apps, schema_editor):\n    first([1])\n",
+        [(3, (3, 12), ("expected '('" if sys.version_info >= (3, 11) else "invalid syntax",
+                       PEP_695[1]), "function 'first'")],
+        id="PEP 695 generic function",
+    ),
+    pytest.param(
+        "type Rows = list[int]\n\n\ndef forwards(apps, schema_editor):\n    pass\n",
+        "Rows = list[int]\n\n\ndef forwards(apps, schema_editor):\n    pass\n",
+        [(3, (3, 12), PEP_695, "line 3")],
+        id="PEP 695 type alias at module level",
+    ),
+    pytest.param(
+        "class Helper:\n    def run(self):\n        try:\n            pass\n"
+        "        except KeyError, IndexError:\n            pass\n\n"
+        "    def other(self):\n        return f\"{self.__dict__[\"a\"]}\"\n\n\n"
+        "def forwards(apps, schema_editor):\n    Helper().run()\n",
+        "class Helper:\n    def run(self):\n        try:\n            pass\n"
+        "        except (KeyError, IndexError):\n            pass\n\n"
+        "    def other(self):\n        return f\"{self.__dict__['a']}\"\n\n\n"
+        "def forwards(apps, schema_editor):\n    Helper().run()\n",
+        [(7, (3, 14), PEP_758, "function 'run'"),
+         (11, (3, 12), PEP_701, "function 'other'")],
+        id="two methods of a helper class",
+    ),
+]
+
+
+@pytest.mark.parametrize(("newer", "twin", "left_out"), CASES)
+def test_newer_syntax_outside_the_migration_class_is_left_out(
+    newer: str, twin: str, left_out: list[tuple[int, tuple[int, int], tuple[str, str], str]]
+) -> None:
+    spec, expected = parse(source(newer)), parse(source(twin))
+    warnings = tuple(
+        f"{PATH}:{line}: Python {RUNNING} cannot read this ({msg}): {what} are from Python "
+        f"{needed[0]}.{needed[1]}; read without {region}, which the migration graph does not "
+        "need"
+        for line, needed, (msg, what), region in left_out if sys.version_info < needed
+    )
+    assert spec.warnings == warnings
+    assert spec == replace(expected, warnings=warnings)
+    assert [op.description for op in spec.operations] == ["p Raw Python operation"]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="Python 3.14 reads template strings")
+def test_newer_syntax_in_the_migration_class_names_the_python_it_needs() -> None:
+    with pytest.raises(MigrationFileError) as caught:
+        parse(source("", operations="migrations.RunSQL(t'SELECT 1')"))
+    assert str(caught.value) == (
+        f"{PATH}:7: Python {RUNNING} cannot read this (invalid syntax): PEP 750 template "
+        "strings are from Python 3.14, and this is in the Migration class, which the graph "
+        "needs. Run migration-ci with Python 3.14 or newer."
+    )
+
+
+@pytest.mark.parametrize(
+    ("helpers", "message"),
+    [
+        pytest.param(
+            "def forwards(apps, schema_editor):\n    try:\n        pass\n"
+            "    except ValueError, TypeError as error:\n        pass\n",
+            f"{PATH}:6: syntax error: multiple exception types must be parenthesized",
+            id="PEP 758 keeps 'as' an error",
+            marks=pytest.mark.skipif(sys.version_info >= (3, 14),
+                                     reason="Python 3.14 words this error differently"),
+        ),
+        pytest.param(
+            "def forwards(apps, schema_editor):\n    return (\n",
+            f"{PATH}:4: syntax error: '(' was never closed",
+            id="an error of every Python",
+        ),
+    ],
+)
+def test_syntax_errors_of_every_python_stay_errors(helpers: str, message: str) -> None:
+    with pytest.raises(MigrationFileError) as caught:
+        parse(source(helpers))
+    assert str(caught.value) == message
