@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from django.db.migrations.exceptions import CircularDependencyError, NodeNotFoundError
+from django.db.migrations.exceptions import CircularDependencyError
 from django.db.migrations.graph import DummyNode, MigrationGraph
 
 from migration_ci.errors import GraphError
@@ -85,6 +85,26 @@ class _Builder:
                 self.add_edge(spec.key, child, spec.key)
 
 
+def check_squashes(specs: Iterable[MigrationSpec]) -> None:
+    """Refuse a squashed migration that another squashed migration replaces.
+
+    Django's loader replaces squashes in the order it read the files, which comes from a set
+    (it changes with ``PYTHONHASHSEED``): when the outer squash goes first, the inner one is
+    gone and the loader fails ("Unable to find replacement node"), otherwise it loads. Its
+    ``squashmigrations`` refuses to make such a file. Refused here whatever the order.
+    """
+    squashes = {spec.key: spec for spec in specs if spec.replaces}
+    for key in sorted(squashes):
+        for inner in sorted(set(squashes[key].replaces) & (squashes.keys() - {key})):
+            raise GraphError(
+                f"{squashes[inner].path}: squashed migration {inner[0]}.{inner[1]} is itself "
+                f"replaced by squashed migration {key[0]}.{key[1]}; Django's loader then fails "
+                "or not depending on the order it happens to read the files.",
+                f"Make {inner[1]} a normal migration first (delete the migrations it replaces "
+                "and its replaces list, as Django's squashing docs say), or delete it.",
+            )
+
+
 class Graph:
     """A loaded migration graph and the questions asked of it."""
 
@@ -108,23 +128,13 @@ class Graph:
         for spec in specs:
             builder.add_external(spec)
         paths = {spec.key: spec.path for spec in specs}
-        graph = cls(builder.graph, paths)
+        check_squashes(specs)
         for spec in specs:
             if spec.replaces:  # nothing is applied: every squash is used
-                graph._replace(spec)
+                builder.graph.remove_replaced_nodes(spec.key, spec.replaces)
+        graph = cls(builder.graph, paths)
         graph.validate()
         return graph
-
-    def _replace(self, spec: MigrationSpec) -> None:
-        try:
-            self._graph.remove_replaced_nodes(spec.key, spec.replaces)
-        except NodeNotFoundError:
-            # Django raises this too: a squash replaced by a squash processed earlier.
-            raise GraphError(
-                f"{spec.path}: squashed migration {spec.app_label}.{spec.name} is itself "
-                "replaced by another squashed migration, so it cannot be used.",
-                "Delete it, or remove it from the other migration's replaces.",
-            ) from None
 
     @classmethod
     def from_django(cls, graph: MigrationGraph, paths: Mapping[Key, str] | None = None) -> Graph:

@@ -8,13 +8,23 @@ what ``MigrationLoader(None)`` answers, for files the static engine cannot read 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from migration_ci.errors import GraphError, MigrationFileError
-from migration_ci.graph.dag import Graph
+from migration_ci.graph.dag import Graph, check_squashes
+from migration_ci.graph.keys import (
+    ATTRIBUTES,
+    FAILS,
+    is_ignored,
+    is_key,
+    malformed_attribute,
+    malformed_key,
+)
+from migration_ci.graph.parse import parse_migration
 from migration_ci.graph.specs import Key, MigrationSpec, OperationSpec, spec_to_json
+from migration_ci.graph.syntax import needed_python, running_python, version
 
 
 def worker_graph(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -37,8 +47,19 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
     )
     from django.db.migrations.loader import MigrationLoader
 
+    class CheckedLoader(MigrationLoader):  # type: ignore[misc]
+        """Django's loader, refusing what both engines refuse before it builds the graph."""
+
+        def load_disk(self) -> None:
+            try:
+                super().load_disk()
+            except TypeError:  # Migration(): list(dependencies) of a value that is no list
+                check_classes(project_dir)
+                raise
+            check_disk(self.disk_migrations, project_dir)
+
     try:
-        loader = MigrationLoader(None, ignore_no_migrations=True)
+        loader = CheckedLoader(None, ignore_no_migrations=True)
     except NodeNotFoundError as exc:
         where = _module_file(type(exc.origin).__module__, project_dir) if exc.origin else ""
         raise GraphError(
@@ -57,8 +78,7 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
             "A migration module must define 'class Migration(migrations.Migration)'.",
         ) from None
     except SyntaxError as exc:
-        where = _relative(exc.filename or "", project_dir)
-        raise MigrationFileError(f"{where}:{exc.lineno}: syntax error: {exc.msg}") from None
+        raise syntax_error(exc, project_dir) from None
     except ImportError as exc:
         raise MigrationFileError(
             f"A migration could not be imported: {exc}",
@@ -72,6 +92,79 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
              for key, migration in loader.disk_migrations.items()}
     paths = {key: spec.path for key, spec in specs.items()}
     return Graph.from_django(loader.graph, paths), specs
+
+
+def check_disk(disk_migrations: Mapping[Key, Any], project_dir: Path) -> None:
+    """Malformed keys (``graph.keys``) and squashes of squashes, as the static engine
+    refuses them: Django fails on them too, but later, with a raw or order-dependent error."""
+    for key in sorted(disk_migrations):
+        migration = disk_migrations[key]
+        for attribute in ATTRIBUTES:
+            for value in getattr(migration, attribute):
+                if not is_key(value) and not is_ignored(attribute, value):
+                    raise malformed_entry(migration, attribute, value, project_dir)
+    check_squashes(
+        MigrationSpec(m.app_label, m.name, _module_file(type(m).__module__, project_dir),
+                      replaces=tuple((key[0], key[1]) for key in m.replaces if is_key(key)))
+        for m in disk_migrations.values() if m.replaces
+    )
+
+
+def check_classes(project_dir: Path) -> None:
+    """The static engine's error for a ``Migration`` class whose ``dependencies`` (or
+    ``replaces``, ``run_before``) is not a list, among the migration modules imported so far."""
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+
+    packages = [MigrationLoader.migrations_module(config.label)[0]
+                for config in apps.get_app_configs()]
+    prefixes = tuple(f"{package}." for package in packages if package)
+    for name in sorted(n for n in sys.modules if n.startswith(prefixes)):
+        klass = getattr(sys.modules[name], "Migration", None)
+        for attribute in ATTRIBUTES:
+            value = getattr(klass, attribute, ())
+            if not isinstance(value, Iterable):
+                where = _module_file(name, project_dir)
+                raise _static_error(where, project_dir) or malformed_attribute(
+                    where, attribute, value)
+
+
+def _static_error(where: str, project_dir: Path) -> MigrationFileError | None:
+    """The static engine's malformed-key error for file ``where``, when it reads the value."""
+    try:
+        parse_migration((project_dir / where).read_bytes(), path=where, app_label="",
+                        name="")
+    except MigrationFileError as exc:
+        return exc if FAILS in exc.message else None
+    except OSError:
+        return None
+    return None
+
+
+def malformed_entry(migration: Any, attribute: str, value: Any, project_dir: Path) -> Exception:
+    """The static engine's error for this file (it names the line) when it reads the value
+    literally, else the same message without the line."""
+    where = _module_file(type(migration).__module__, project_dir)
+    return _static_error(where, project_dir) or malformed_key(where, attribute, value)
+
+
+def syntax_error(exc: SyntaxError, project_dir: Path) -> MigrationFileError:
+    """A file Django cannot import, saying which Python can when it is newer syntax."""
+    where = _relative(exc.filename or "", project_dir)
+    message = f"{where}:{exc.lineno}: syntax error: {exc.msg}"
+    try:
+        lines = Path(exc.filename or "").read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
+        lines = []
+    needed = needed_python(exc, lines)
+    if needed is None:
+        return MigrationFileError(message)
+    return MigrationFileError(
+        f"{message}. {needed[1]} are from Python {version(needed)}, and this is Python "
+        f"{running_python()}.",
+        "Run the Django engine with the Python your project uses, or the static engine "
+        "(without --settings), which reads the graph without that part of the file.",
+    )
 
 
 def _module_file(module_name: str, project_dir: Path) -> str:
@@ -101,7 +194,8 @@ def spec_from_migration(migration: Any, project_dir: Path) -> MigrationSpec:
         name=migration.name,
         path=_relative(filename, project_dir),
         dependencies=tuple((a, n) for a, n in migration.dependencies),
-        replaces=tuple((a, n) for a, n in migration.replaces),
+        # Django's loader ignores a hashable entry that names no node (check_disk).
+        replaces=tuple((key[0], key[1]) for key in migration.replaces if is_key(key)),
         run_before=tuple((a, n) for a, n in migration.run_before),
         initial=migration.initial,
         atomic=migration.atomic,
