@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--fix", action="store_true", help="also write the fix (exit 1 so you stage it)"
     )
     check.add_argument("--strategy", choices=STRATEGIES, help="fix strategy (default: merge)")
+    check.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also say which folders named migrations were skipped, and why",
+    )
 
     fix = sub.add_parser("fix", help="write the merge migration (or rebase) for each conflict")
     add_common(fix)
@@ -144,7 +148,7 @@ def _check_or_fix(args: argparse.Namespace, out: TextIO) -> int:
     elif args.format == "json":
         out.write(report.render_json(result))
     elif not writes_fix:
-        out.write(report.render_text(result, fix_command=hint))
+        out.write(report.render_text(result, fix_command=hint, verbose=args.verbose))
     if not writes_fix:
         return EXIT_FINDINGS if result.has_conflicts else EXIT_OK
     return _write_fix(analysis, roots.repo, config, out, quiet=args.format != "text")
