@@ -7,6 +7,7 @@ import pytest
 from django.db import migrations, models
 
 from migration_ci.errors import MigrationFileError
+from migration_ci.graph.keys import shown
 from migration_ci.graph.parse import PARALLEL_THRESHOLD, parse_many, parse_migration
 from migration_ci.graph.specs import Key
 from migration_ci.worker.graph import formatted_description
@@ -177,6 +178,20 @@ def test_dependencies_replaces_run_before_and_flags() -> None:
              ("shop", "0001_initial")),
             id="module and class names concatenated",
         ),
+        pytest.param(
+            "from django.db import migrations\nPREFIX = '0001_'\n"
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = [('shop', PREFIX + 'initial')]\n",
+            "auth.User", (("shop", "0001_initial"),), id="strings joined with +",
+        ),
+        pytest.param(
+            "from django.db import migrations\n"
+            + "".join(f"D{n} = ('shop', '{n:04d}_x')\n" for n in range(100))
+            + "class Migration(migrations.Migration):\n"
+            "    dependencies = [" + ", ".join(f"D{n}" for n in range(100)) + "]\n",
+            "auth.User", tuple(("shop", f"{n:04d}_x") for n in range(100)),
+            id="a hundred names one after another",
+        ),
     ],
 )
 def test_dependency_resolution(source: str, auth_user_model: str, expected: tuple) -> None:  # type: ignore[type-arg]
@@ -318,6 +333,13 @@ HEAD = "from django.db import migrations\n"
             "    dependencies = DEPS\n",
             (("shop", "0001_a"), ("shop", "0001_b")), id="a module name built on itself",
         ),
+        pytest.param(
+            HEAD + "X = [('shop', '0001_module')]\n"
+            "class Migration(migrations.Migration):\n"
+            "    X: list\n"
+            "    dependencies: list = X\n",
+            (("shop", "0001_module"),), id="annotations: only with a value they bind",
+        ),
     ],
 )
 def test_names_resolve_as_python_does(source: str, expected: tuple[Key, ...]) -> None:
@@ -343,6 +365,40 @@ def test_names_resolve_as_python_does(source: str, expected: tuple[Key, ...]) ->
             "for DEPS in ([('shop', '0001_b')],):\n    pass\n"
             "class Migration(migrations.Migration):\n    dependencies = DEPS\n",
             "DEPS", id="a loop rebinds the name",
+        ),
+        pytest.param(
+            HEAD + "DEPS = [('shop', '0001_a')]\nimport DEPS.extra\n"
+            "class Migration(migrations.Migration):\n    dependencies = DEPS\n",
+            "DEPS", id="a dotted import binds its first name",
+        ),
+        pytest.param(
+            HEAD + "DEPS = [('shop', '0001_a')]\n"
+            "try:\n    import DEPS.extra\nexcept ImportError:\n    pass\n"
+            "class Migration(migrations.Migration):\n    dependencies = DEPS\n",
+            "DEPS", id="a dotted import in a try block",
+        ),
+        pytest.param(
+            HEAD + "DEPS = [('shop', '0001_a')]\nrows, DEPS = compute()\n"
+            "class Migration(migrations.Migration):\n    dependencies = DEPS\n",
+            "DEPS", id="unpacking rebinds the name",
+        ),
+        pytest.param(
+            HEAD + "DEPS = [('shop', '0001_a')]\n"
+            "try:\n    import shop.deps as DEPS\nexcept ImportError:\n    pass\n"
+            "class Migration(migrations.Migration):\n    dependencies = DEPS\n",
+            "DEPS", id="an import in a try block",
+        ),
+        pytest.param(
+            HEAD + "DEPS = [('shop', '0001_a')]\n"
+            "if True:\n    DEPS = compute()\n    def helper():\n        pass\n"
+            "class Migration(migrations.Migration):\n    dependencies = DEPS\n",
+            "DEPS", id="an if block that also defines a function",
+        ),
+        pytest.param(
+            HEAD + "DEPS = [('shop', '0001_a')]\n"
+            "if True:\n    DEPS = compute()\n    rows = [row for row in DEPS]\n"
+            "class Migration(migrations.Migration):\n    dependencies = DEPS\n",
+            "DEPS", id="an if block that also holds a comprehension",
         ),
     ],
 )
@@ -448,3 +504,85 @@ def test_a_long_malformed_value_is_cut() -> None:
         parse(malformed("dependencies", f"[('shop', {'x' * 100!r}, 'y')]"))
     shown = "('shop', '" + "x" * 47 + "..."  # 60 characters: quoted values are bounded
     assert str(caught.value) == _error(shown, ": it has 3 items")
+
+
+def test_names_followed_too_deep_are_not_literal() -> None:
+    """Each ``+=`` reads the binding before it: 300 of them are more than the resolver reads
+    (it stops well short of Python's recursion limit, after 31 of them here)."""
+    source = HEAD + "DEPS = []\n" + "DEPS += [('shop', '0001_a')]\n" * 300 + (
+        "class Migration(migrations.Migration):\n    dependencies = DEPS\n")
+    spec = parse(source)
+    assert spec.dependencies == ()
+    assert spec.warnings == (
+        f"{PATH}:271: dependency is not a literal (DEPS); "
+        "the Django-loaded engine (--settings) reads it exactly",
+    )
+
+
+def test_strings_joined_with_something_else_than_plus_are_not_literal() -> None:
+    spec = parse(HEAD + "class Migration(migrations.Migration):\n"
+                 "    dependencies = [('shop', '0001_' - 'x')]\n")
+    assert spec.warnings == (
+        f"{PATH}:3: dependency is not a literal (('shop', '0001_' - 'x')); "
+        "the Django-loaded engine (--settings) reads it exactly",
+    )
+
+
+def test_a_long_value_that_is_not_literal_is_cut() -> None:
+    spec = parse(HEAD + "class Migration(migrations.Migration):\n"
+                 f"    dependencies = [compute('{'x' * 60}')]\n")
+    assert spec.warnings == (
+        f"{PATH}:3: dependency is not a literal (compute('{'x' * 48}...); "
+        "the Django-loaded engine (--settings) reads it exactly",
+    )
+
+
+def test_a_malformed_entry_in_list_is_named_at_its_line() -> None:
+    with pytest.raises(MigrationFileError) as caught:
+        parse(HEAD + "class Migration(migrations.Migration):\n"
+              "    dependencies = list([\n        ('shop',),\n    ])\n")
+    assert str(caught.value) == (
+        f"{PATH}:4: dependency ('shop',) is not a tuple ('app_label', 'migration_name'): it "
+        f"has 1 item; Django's loader fails on it. {KEY_FIX}"
+    )
+
+
+def test_a_long_chain_of_additions_is_not_literal() -> None:
+    chain = " + ".join(f"[('shop', '{n:04d}_a')]" for n in range(500))
+    spec = parse(HEAD + f"class Migration(migrations.Migration):\n    dependencies = {chain}\n")
+    assert spec.dependencies == ()
+    assert spec.warnings == (
+        f"{PATH}:3: dependency is not a literal (an expression nested too deeply to read); "
+        "the Django-loaded engine (--settings) reads it exactly",
+    )
+
+
+def test_replaces_that_is_a_string_is_ignored_like_django() -> None:
+    spec = parse(malformed("replaces", "'shop'"))
+    assert (spec.replaces, spec.warnings) == ((), (
+        f"{PATH}:4: replaces is a string ('shop'); Django's loader ignores it",))
+
+
+def test_defaults_of_a_plain_file() -> None:
+    """No initial, atomic, auth_user_model given: Django's defaults (auth.User)."""
+    spec = parse_migration(
+        (HEAD + "from django.conf import settings\n"
+         "class Migration(migrations.Migration):\n"
+         "    dependencies = [migrations.swappable_dependency(settings.AUTH_USER_MODEL)]\n"
+         ).encode(), path=PATH, app_label="shop", name="0002_x")
+    assert (spec.dependencies, spec.initial, spec.atomic) == ((("auth", "__first__"),), None, True)
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    pytest.param("x" * 58, "'" + "x" * 58 + "'", id="60 characters: whole"),
+    pytest.param("x" * 59, "'" + "x" * 56 + "...", id="61 characters: cut"),
+])
+def test_values_are_shown_cut_to_60_characters(value: str, text: str) -> None:
+    assert shown(value) == text
+
+
+def test_an_operation_nested_too_deeply_is_described_with_a_question_mark() -> None:
+    chain = " + ".join(["shared"] * 2000)
+    spec = parse(migration(ops=f"        {chain},\n"))
+    assert [op.description for op in spec.operations] == [
+        "? an expression nested too deeply to read"]

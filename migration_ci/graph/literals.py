@@ -18,7 +18,8 @@ from functools import cached_property
 from typing import Any
 
 SWAPPABLE = "swappable_dependency"
-_MAX_DEPTH = 200  # names followed through names: far beyond any real file, short of RecursionError
+_MAX_DEPTH = 64  # names and + followed in a row: far beyond any real file, well short of
+# Python's recursion limit
 
 
 class NotLiteral(Exception):
@@ -53,18 +54,16 @@ class Scope:
                 found.setdefault(name, []).append((index, value))
         return found
 
-    def holds(self, node: ast.AST) -> bool:
-        """Whether ``node`` lies inside one of this block's statements."""
-        if not self.body:
-            return False
+    def holds(self, node: ast.expr) -> bool:
+        """Whether ``node`` lies inside one of this block's statements (a class body has one
+        at least)."""
         last = self.body[-1]
-        position = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
-        return self.starts[0] <= position <= (last.end_lineno or 0, last.end_col_offset or 0)
+        return self.starts[0] <= (node.lineno, node.col_offset) <= (
+            last.end_lineno, last.end_col_offset)
 
-    def statement_of(self, node: ast.AST) -> int:
+    def statement_of(self, node: ast.expr) -> int:
         """The index of the statement ``node`` lies in."""
-        position = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
-        return bisect_right(self.starts, position) - 1
+        return bisect_right(self.starts, (node.lineno, node.col_offset)) - 1
 
     def lookup(self, name: str, before: int) -> Binding | None:
         """The last binding of ``name`` made by a statement before index ``before``."""
@@ -142,11 +141,6 @@ class Resolver:
             raise NotLiteral(node)
         return binding[1]
 
-    def follow(self, node: ast.Name) -> ast.expr:
-        if self._depth >= _MAX_DEPTH:
-            raise NotLiteral(node)
-        return self.name(node)
-
     def elements(self, node: ast.expr) -> Iterator[ast.expr]:
         """The element nodes of a list/tuple expression, through names, ``+`` and ``*``."""
         if isinstance(node, (ast.List, ast.Tuple)):
@@ -156,13 +150,16 @@ class Resolver:
                 else:
                     yield element
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            yield from self.elements(node.left)
-            yield from self.elements(node.right)
-        elif isinstance(node, ast.Name):
-            target = self.follow(node)
-            self._depth += 1
+            self._enter(node)
             try:
-                yield from self.elements(target)
+                yield from self.elements(node.left)
+                yield from self.elements(node.right)
+            finally:
+                self._depth -= 1
+        elif isinstance(node, ast.Name):
+            self._enter(node)
+            try:
+                yield from self.elements(self.name(node))
             finally:
                 self._depth -= 1
         elif (
@@ -177,21 +174,16 @@ class Resolver:
             raise NotLiteral(node)
 
     def value(self, node: ast.expr) -> Any:
+        """The literal value of ``node``, or ``NotLiteral``."""
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, (ast.List, ast.Tuple)):
             items = [self.value(element) for element in self.elements(node)]
             return tuple(items) if isinstance(node, ast.Tuple) else items
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        if isinstance(node, (ast.BinOp, ast.Name)):
+            self._enter(node)
             try:
-                return self.value(node.left) + self.value(node.right)
-            except TypeError:
-                raise NotLiteral(node) from None
-        if isinstance(node, ast.Name):
-            target = self.follow(node)
-            self._depth += 1
-            try:
-                return self.value(target)
+                return self._chained(node)
             finally:
                 self._depth -= 1
         if isinstance(node, ast.Set):
@@ -204,6 +196,23 @@ class Resolver:
         if isinstance(node, ast.Call):
             return self.call(node)
         raise NotLiteral(node)
+
+    def _enter(self, node: ast.expr) -> None:
+        """Names and ``+`` chains, the only unbounded recursion: a file of thousands of
+        ``x += [...]`` or ``a + b + ...`` must not crash the check."""
+        if self._depth >= _MAX_DEPTH:
+            raise NotLiteral(node)
+        self._depth += 1
+
+    def _chained(self, node: ast.BinOp | ast.Name) -> Any:
+        if isinstance(node, ast.Name):
+            return self.value(self.name(node))
+        if not isinstance(node.op, ast.Add):
+            raise NotLiteral(node)
+        try:
+            return self.value(node.left) + self.value(node.right)
+        except TypeError:
+            raise NotLiteral(node) from None
 
     def call(self, node: ast.Call) -> Any:
         func = call_name(node)
@@ -218,6 +227,15 @@ class Resolver:
             items = self.value(node.args[0]) if node.args else ()
             return {"set": set, "frozenset": frozenset, "tuple": tuple, "list": list}[func](items)
         raise NotLiteral(node)
+
+
+def source_text(node: ast.AST, limit: int = 60) -> str:
+    """The first line of ``node``'s source, cut to ``limit`` characters, for messages."""
+    try:
+        text = ast.unparse(node).split("\n", 1)[0]
+    except RecursionError:  # unparse recurses too: a + b + ... of thousands of terms
+        text = "an expression nested too deeply to read"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def call_name(node: ast.Call) -> str:

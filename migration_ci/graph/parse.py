@@ -25,7 +25,7 @@ from migration_ci.graph.keys import (
     shown,
     why_not_a_key,
 )
-from migration_ci.graph.literals import NotLiteral, Resolver, Scope
+from migration_ci.graph.literals import NotLiteral, Resolver, Scope, source_text
 from migration_ci.graph.operations import describe_operation
 from migration_ci.graph.specs import Key, MigrationSpec, OperationSpec
 from migration_ci.graph.syntax import compile_module
@@ -84,11 +84,8 @@ def parse_migration(
 
 
 def _not_literal(path: str, node: ast.AST, what: str) -> str:
-    text = ast.unparse(node).split("\n", 1)[0]
-    if len(text) > 60:
-        text = text[:57] + "..."
     return (
-        f"{path}:{getattr(node, 'lineno', 0)}: {what} is not a literal ({text}); "
+        f"{path}:{getattr(node, 'lineno', 0)}: {what} is not a literal ({source_text(node)}); "
         "the Django-loaded engine (--settings) reads it exactly"
     )
 
@@ -149,7 +146,9 @@ def _whole(
     if value is _UNKNOWN:
         warnings.append(_not_literal(path, exc.node, ATTRIBUTES[attr]))
         return []
-    if isinstance(value, (set, frozenset, list, tuple)):
+    if isinstance(value, (set, frozenset)):  # sorted: a set's order changes between runs
+        return [(node, item) for item in sorted(value, key=repr)]
+    if isinstance(value, (list, tuple)):
         return [(node, item) for item in value]
     if isinstance(value, str) and attr == "replaces":  # list('abc'): names no node, ignored
         warnings.append(f"{path}:{node.lineno}: replaces is a string ({shown(value)}); "
