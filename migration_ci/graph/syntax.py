@@ -31,8 +31,11 @@ def running_python() -> str:
 Needed = tuple[tuple[int, int], str]  # (the Python that reads it, what the syntax is)
 
 
-def needed_python(exc: SyntaxError, lines: list[str]) -> Needed | None:
-    """The Python from which the syntax ``exc`` points at is valid, when that is newer.
+def needed_python(
+    exc: SyntaxError, lines: list[str], running: tuple[int, int] = _RUNNING
+) -> Needed | None:
+    """The Python from which the syntax ``exc`` points at is valid, when newer than
+    ``running`` (the Python that raised ``exc``).
 
     Only the constructs this Python reports in a recognisable way are named; any other syntax
     error is the file's own, on every Python.
@@ -41,7 +44,7 @@ def needed_python(exc: SyntaxError, lines: list[str]) -> Needed | None:
     start = max((exc.offset or 1) - 1, 0)
     end = exc.end_offset - 1 if exc.end_offset and exc.end_lineno == exc.lineno else None
     msg = exc.msg or ""
-    if _RUNNING < (3, 14):
+    if running < (3, 14):
         if msg == "multiple exception types must be parenthesized":
             # PEP 758 lifts this, but not before "as", which stays an error.
             if re.search(r"\bas\b", line[start:end]):
@@ -49,12 +52,12 @@ def needed_python(exc: SyntaxError, lines: list[str]) -> Needed | None:
             return (3, 14), "PEP 758 except clauses"
         if line[start : start + 1] in ("'", '"') and _T_STRING_PREFIX.search(line[:start]):
             return (3, 14), "PEP 750 template strings"
-    if _RUNNING < (3, 12):
+    if running < (3, 12):
         if msg.startswith("f-string"):
             return (3, 12), "PEP 701 f-strings"
         if _TYPE_PARAMS.match(line):
             return (3, 12), "PEP 695 type parameters"
-    if _RUNNING < (3, 11) and re.match(r"\s*except\s*\*", line):
+    if running < (3, 11) and re.match(r"\s*except\s*\*", line):
         return (3, 11), "PEP 654 except* clauses"
     return None
 
