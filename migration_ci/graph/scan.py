@@ -70,12 +70,8 @@ def scan_tree(
               if "apps.py" in files.get(d, ())]
     wanted += [posixpath.join(d, name) for d in doubtful for name in packages[d]]
     sources = read(wanted) if wanted else {}
-    skipped = [
-        Skipped(d, not_migrations_reason(app_dirs[d], len(packages[d])))
-        for d in sorted(doubtful)
-        if not any(defines_migration(sources[path], path)
-                   for path in (posixpath.join(d, name) for name in packages[d]))
-    ]
+    skipped = [Skipped(d, not_migrations_reason(app_dirs[d], len(packages[d])))
+               for d in sorted(doubtful) if not _any_migration(d, packages[d], sources)]
     left_out = {item.path for item in skipped}
     found = [
         MigrationPackage(
@@ -89,6 +85,11 @@ def scan_tree(
     ]
     _check_unique_labels(found)
     return Scan(sorted(found, key=lambda package: (package.app_label, package.app_dir)), skipped)
+
+
+def _any_migration(directory: str, modules: Sequence[str], sources: Mapping[str, bytes]) -> bool:
+    paths = (posixpath.join(directory, name) for name in modules)
+    return any(defines_migration(sources[path], path) for path in paths)
 
 
 def _files_by_folder(paths: Iterable[str], exclude: Sequence[str]) -> dict[str, list[str]]:

@@ -53,7 +53,7 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
         def load_disk(self) -> None:
             try:
                 super().load_disk()
-            except TypeError:  # Migration(): list(dependencies) of a value that is no list
+            except TypeError:  # Migration(): list(dependencies) of a value that is not iterable
                 check_classes(project_dir)
                 raise
             check_disk(self.disk_migrations, project_dir)
