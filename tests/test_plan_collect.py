@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,12 @@ class Project(DjangoProject):
 
     def nodes(self) -> list[tuple[str, str]]:
         """Every migration node of the tree on disk, as the static engine would list them."""
+        return self.nodes_of(APPS)
+
+    def nodes_of(self, apps: Iterable[str]) -> list[tuple[str, str]]:
         return [
             (app, path.stem)
-            for app in APPS
+            for app in apps
             for path in sorted((self.root / app / "migrations").glob("0*.py"))
         ]
 
