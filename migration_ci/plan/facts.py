@@ -80,8 +80,8 @@ class OperationFacts:
 
 
 _SIMPLE_FIELDS = frozenset(
-    {"kind", "vendor", "mariadb", "atomic", "model", "field", "table_exists", "managed", "has_reverse",
-     "sql", "constraint", "no_transaction"}
+    {"kind", "vendor", "mariadb", "atomic", "model", "field", "table_exists", "managed",
+     "has_reverse", "sql", "constraint", "no_transaction"}
 )
 _FIELD_KEYS = frozenset(f.name for f in fields(FieldFacts))
 

@@ -24,6 +24,7 @@ from django.db.migrations.recorder import MigrationRecorder
 
 from migration_ci.errors import GraphError
 from migration_ci.graph.specs import Key
+from migration_ci.plan import source
 from migration_ci.worker.opfacts import FactsCollector
 
 CANNOT_BE_SQL = "-- THIS OPERATION CANNOT BE WRITTEN AS SQL"
@@ -146,7 +147,20 @@ def describe_migration(
         "backwards": backwards,
         "atomic": bool(migration.atomic),
         "operations": operations,
+        **read_source_notes(migration),
     }
+
+
+def read_source_notes(migration: Any) -> dict[str, Any]:
+    """Where each operation starts in the file, and its ``# migration-ci:`` comments."""
+    filename = getattr(sys.modules.get(type(migration).__module__), "__file__", None)
+    try:
+        with open(str(filename), encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError, TypeError):
+        return {"operation_lines": [], "ignores": []}
+    return {"operation_lines": source.find_operation_lines(text),
+            "ignores": [list(item) for item in source.find_marked_comments(text)]}
 
 
 def is_irreversible(operation: Any) -> bool:
