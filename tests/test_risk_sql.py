@@ -244,8 +244,11 @@ CASES = [
     Case("RunSQL without reverse", '        migrations.RunSQL("UPDATE {app}_product SET qty = 2"),\n',
          same(Expect("run-sql-no-reverse", "medium", r"UPDATE \w+_product SET qty = 2"))),
     Case("non-atomic migration", '        migrations.RunSQL("UPDATE {app}_product SET qty = 1", '
-         "migrations.RunSQL.noop),\n", same(Expect("non-atomic-migration", "medium",
-                                                   r"UPDATE \w+_product SET qty = 1")),
+         "migrations.RunSQL.noop),\n" * 2, same(Expect("non-atomic-migration", "medium",
+                                                       r"UPDATE \w+_product SET qty = 1")),
+         extra="    atomic = False\n"),
+    Case("non-atomic migration of one operation", '        migrations.RunSQL("UPDATE {app}_product '
+         'SET qty = 1", migrations.RunSQL.noop),\n', same(Expect(None, sql=r"UPDATE")),
          extra="    atomic = False\n"),
     Case("new model", '        migrations.CreateModel("Stock", [("id", models.AutoField('
          "primary_key=True))]),\n", same(Expect("new-model", "low", r"CREATE TABLE"))),

@@ -224,8 +224,9 @@ def run_sql_without_reverse(f: OperationFacts) -> bool:
 
 
 def outside_a_needed_transaction(f: OperationFacts) -> bool:
-    # Operations that must run outside a transaction are why atomic = False exists.
-    return not f.atomic and not f.no_transaction
+    # Operations that must run outside a transaction are why atomic = False exists; a single
+    # operation cannot stop halfway through the others.
+    return not f.atomic and not f.no_transaction and f.migration_size > 1
 
 
 # -- additions old code ignores ---------------------------------------------------------------

@@ -43,6 +43,7 @@ class OperationFacts:
     vendor: str = "sqlite"
     mariadb: bool = False  # vendor "mysql" is MySQL or MariaDB; they differ on in-place DDL
     atomic: bool = True  # the migration's ``atomic``
+    migration_size: int = 1  # operations in the migration
     model: str | None = None
     field: str | None = None
     table_exists: bool = False  # the model's table existed at the base state
@@ -80,8 +81,8 @@ class OperationFacts:
 
 
 _SIMPLE_FIELDS = frozenset(
-    {"kind", "vendor", "mariadb", "atomic", "model", "field", "table_exists", "managed",
-     "has_reverse", "sql", "constraint", "no_transaction"}
+    {"kind", "vendor", "mariadb", "atomic", "migration_size", "model", "field", "table_exists",
+     "managed", "has_reverse", "sql", "constraint", "no_transaction"}
 )
 _FIELD_KEYS = frozenset(f.name for f in fields(FieldFacts))
 

@@ -36,6 +36,7 @@ class FactsCollector:
 
     def observe(self, migration: Any, operation: Any) -> dict[str, Any]:
         facts = self.observe_on(self.state, migration.app_label, operation, migration.atomic)
+        facts["migration_size"] = len(migration.operations)
         self.track_tables(migration.app_label, operation)
         return facts
 
