@@ -73,9 +73,15 @@ def test_an_operation_that_runs_no_sql_is_no_risk() -> None:
     assert assess(facts) is None
 
 
-def test_sql_that_could_not_be_generated_leaves_sql_rules_silent() -> None:
-    facts = OperationFacts("RemoveField", before=VARCHAR, statements=None, **EXISTING)
-    assert assess(facts) is None
+def test_sql_that_could_not_be_generated_still_flags_data_loss_but_not_sql_rules() -> None:
+    """sqlmigrate cannot always write SQL on the plan's empty database (MySQL introspects the
+    table for some AlterFields): a drop is still a drop; an index is only judged on its SQL."""
+    removal = OperationFacts("RemoveField", before=VARCHAR, statements=None, **EXISTING)
+    risk = assess(removal)
+    assert risk is not None
+    assert risk.rule == "remove-field"
+    index = OperationFacts("AddIndex", vendor="postgresql", table_exists=True, statements=None)
+    assert assess(index) is None
 
 
 def test_rules_speak_only_for_their_engines() -> None:

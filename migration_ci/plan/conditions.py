@@ -7,6 +7,8 @@ reason describes is really there: a state-only change (no statements) matches no
 
 from __future__ import annotations
 
+import re
+
 from migration_ci.plan import sqlfacts as sql
 from migration_ci.plan.facts import FieldFacts, OperationFacts
 
@@ -15,6 +17,14 @@ POSTGRESQL, MYSQL, SQLITE = "postgresql", "mysql", "sqlite"
 
 def _runs_sql(f: OperationFacts) -> bool:
     return bool(f.statements)
+
+
+def _may_run(f: OperationFacts, pattern: re.Pattern[str] | None = None) -> bool:
+    """The SQL does this, or could not be generated (e.g. introspection of a table the plan's
+    empty database lacks): data loss and renames are then judged on the operation alone."""
+    if f.statements is None:
+        return True
+    return sql.matches(pattern, f.statements) if pattern is not None else bool(f.statements)
 
 
 def _altered(f: OperationFacts) -> tuple[FieldFacts, FieldFacts] | None:
@@ -35,12 +45,11 @@ def _added(f: OperationFacts) -> FieldFacts | None:
 # -- data loss and renames ----------------------------------------------------------------------
 
 def removes_field(f: OperationFacts) -> bool:
-    return f.kind == "RemoveField" and f.on_existing_table and _runs_sql(f)
+    return f.kind == "RemoveField" and f.on_existing_table and _may_run(f)
 
 
 def deletes_model(f: OperationFacts) -> bool:
-    return f.kind == "DeleteModel" and f.on_existing_table and sql.matches(sql.DROP_TABLE,
-                                                                           f.statements)
+    return f.kind == "DeleteModel" and f.on_existing_table and _may_run(f, sql.DROP_TABLE)
 
 
 def runs_destructive_sql(f: OperationFacts) -> bool:
@@ -48,13 +57,12 @@ def runs_destructive_sql(f: OperationFacts) -> bool:
 
 
 def renames_column(f: OperationFacts) -> bool:
-    return f.kind == "RenameField" and f.on_existing_table and sql.matches(
-        sql.RENAME_COLUMN, f.statements)
+    return f.kind == "RenameField" and f.on_existing_table and _may_run(f, sql.RENAME_COLUMN)
 
 
 def renames_table(f: OperationFacts) -> bool:
-    return f.kind in {"RenameModel", "AlterModelTable"} and f.on_existing_table and sql.matches(
-        sql.RENAME_TABLE, f.statements)
+    return f.kind in {"RenameModel", "AlterModelTable"} and f.on_existing_table and _may_run(
+        f, sql.RENAME_TABLE)
 
 
 # -- column types ---------------------------------------------------------------------------------
