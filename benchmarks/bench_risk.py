@@ -104,7 +104,7 @@ class Tally:
 def benchmark_cases() -> list[tuple[int, str]]:
     """Single-operation cases that run on PostgreSQL, as (index, name)."""
     return [(i, c.name) for i, c in enumerate(CASES)
-            if PG in c.engines and len(re.findall(r"^        \S", c.ops, re.M)) == 1]
+            if c.runs_on(PG) and len(re.findall(r"^        \S", c.ops, re.M)) == 1]
 
 
 def build(root: Path, database: dict[str, Any]) -> Project:

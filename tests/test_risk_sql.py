@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,6 @@ from tests.test_plan_collect import Project, scratch_database
 
 pytestmark = pytest.mark.slow
 
-DJANGO_5 = django.VERSION >= (5, 0)
 CHECK_KWARG = "condition" if django.VERSION >= (5, 1) else "check"
 
 BASE_OPS = """\
@@ -75,7 +74,10 @@ class Case:
     header: str = ""  # module-level source before the migration class
     extra: str = ""  # class-level source (atomic = False)
     engines: tuple[str, ...] = (SQLITE, PG, MY)
-    marks: tuple[Any, ...] = field(default=())
+    needs: tuple[int, int] = (4, 2)  # the Django version that has what the case uses
+
+    def runs_on(self, vendor: str) -> bool:
+        return vendor in self.engines and django.VERSION[:2] >= self.needs
 
 
 def same(expect: Expect) -> dict[str, Expect]:
@@ -114,7 +116,7 @@ CASES = [
         PG: Expect("new-field-db-default", "low", r'ADD COLUMN "extra" integer DEFAULT 0 NOT NULL;$'),
         MY: Expect("new-field-db-default", "low", r"ADD COLUMN `extra` integer DEFAULT 0 NOT NULL;$"),
         SQLITE: Expect("new-field-db-default", "low", r'"extra" integer DEFAULT 0 NOT NULL'),
-    }, marks=(pytest.mark.skipif(not DJANGO_5, reason="db_default is Django 5.0+"),)),
+    }, needs=(5, 0)),
     Case("nullable", add("models.IntegerField(null=True)"),
          same(Expect("new-nullable-field", "low", r"ADD COLUMN .extra. integer NULL"))),
     Case("NOT NULL without default", add("models.IntegerField()"), {
@@ -268,8 +270,11 @@ def case_params() -> list[Any]:
         vendor = engine.values[0].vendor
         for index, case in enumerate(CASES):
             if vendor in case.engines:
+                marks = list(engine.marks)
+                if not case.runs_on(vendor):
+                    marks.append(pytest.mark.skip(reason=f"needs Django {case.needs}"))
                 params.append(pytest.param(engine.values[0], index, id=f"{vendor}: {case.name}",
-                                           marks=(*engine.marks, *case.marks)))
+                                           marks=marks))
     return params
 
 
@@ -293,7 +298,7 @@ class Planned:
 
 def plan_cases(root: Path, engine: Engine, database: dict[str, Any]) -> Planned:
     project = Project(root, databases={"default": database})
-    cases = [(i, case) for i, case in enumerate(CASES) if engine.vendor in case.engines]
+    cases = [(i, case) for i, case in enumerate(CASES) if case.runs_on(engine.vendor)]
     for index, _ in cases:
         app = app_label(index)
         project.add_app(app)
