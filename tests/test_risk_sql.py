@@ -451,10 +451,11 @@ def test_every_rule_has_a_case_on_each_engine_it_speaks_for() -> None:
             assert (rule.id, vendor) in covered, (rule.id, vendor)
 
 
-def test_every_rule_has_a_case_where_it_does_not_apply() -> None:
-    """For each rule, some case on one of its engines shows another rule or none."""
+def test_every_rule_has_a_case_where_it_does_not_apply_on_each_engine() -> None:
+    """The near misses: db_default beside default, NOT VALID beside the check, CONCURRENTLY
+    beside the index, a widening beside a narrowing, one statement beside several..."""
     for rule in RULES:
-        engines = rule.engines or {SQLITE, PG, MY}
-        negatives = [case.name for case in CASES for vendor, e in case.expect.items()
-                     if vendor in engines and e.rule != rule.id]
-        assert negatives, rule.id
+        for vendor in sorted(rule.engines or {SQLITE, PG, MY}):
+            negatives = [case.name for case in CASES
+                         if vendor in case.expect and case.expect[vendor].rule != rule.id]
+            assert negatives, (rule.id, vendor)
