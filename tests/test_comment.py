@@ -69,7 +69,8 @@ def test_conflict_comment_has_every_part() -> None:
         "git add -- shop/migrations/0008_merge_0007_add_sku_0007_price_index.py",
         "Database `sqlite 3.40.1`, 1.23 s; forward 1.00 s; backward 0.10 s.",
         "+ shop.0007_add_sku\n+     Add field sku to product\n",
-        "- 🟢 low: `shop.0007_add_sku` `Add field sku to product`: `nullable field`",
+        "- 🟢 low (`new-nullable-field`): `shop.0007_add_sku` `Add field sku to product`:"
+        " `nullable field`",
         "<details><summary>SQL for <code>shop.0007_add_sku</code></summary>",
         "Full report: [job summary](https://x/run/1).",
     ]:
