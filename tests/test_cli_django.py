@@ -213,7 +213,7 @@ def test_verify_cache_flags(example: Path, tmp_path: Path) -> None:
     off = snapshot("--cache", str(cache), "--no-cache")
     assert off == {"used": False, "key": None, "note": (
         "no snapshot cache (--cache DIR not given, or --no-cache); verified from zero"
-    )}
+    ), "chained_from": None}
 
 
 def test_head_ref_is_what_verify_plan_and_the_django_engine_read(example: Path) -> None:

@@ -92,6 +92,32 @@ def test_verify_failure_names_migration_file_operation_error_and_sql() -> None:
             "operation `AddField sku`:\n\n```text\ncolumn \"sku\" already exists\n```") in body
 
 
+@pytest.mark.parametrize(
+    ("snapshot", "line"),
+    [
+        pytest.param({"used": False, "key": "k1", "chained_from": None,
+                      "note": "no snapshot for key k1; built the base state from zero and "
+                              "saved a snapshot"},
+                     "Base state built from zero: `no snapshot for key k1; built the base state "
+                     "from zero and saved a snapshot`.", id="from zero"),
+        pytest.param({"used": True, "key": "k1", "chained_from": None,
+                      "note": "restored from cache"},
+                     "Base state restored from a snapshot: `restored from cache`.", id="restored"),
+        pytest.param({"used": True, "key": "k2", "chained_from": {"key": "k1", "base": "abc",
+                                                                   "applied": 1},
+                      "note": "no snapshot for key k2; built on snapshot k1.snapshot (base "
+                              "abc): applied 1 migration and saved a snapshot"},
+                     "Base state built on an earlier snapshot: `no snapshot for key k2; built on "
+                     "snapshot k1.snapshot (base abc): applied 1 migration and saved a "
+                     "snapshot`.", id="built on an earlier snapshot"),
+    ],
+)
+def test_verify_says_where_the_base_state_came_from(snapshot: dict[str, Any], line: str) -> None:
+    report = sample_report.clean()
+    report["verify"]["snapshot"] = snapshot
+    assert line in comment.render_comment(report).splitlines()
+
+
 def _hostile_report() -> dict[str, Any]:
     report = sample_report.conflicted()
     conflict = report["check"]["conflicts"][0]

@@ -195,7 +195,8 @@ def _verify(verify: Mapping[str, Any], sql: bool) -> str:
                        for p in map(as_dict, as_list(verify.get("phases")))) + "."]
     snapshot = as_dict(verify.get("snapshot"))
     if snapshot:
-        used = "restored from a snapshot" if snapshot.get("used") else "built from zero"
+        used = ("built on an earlier snapshot" if snapshot.get("chained_from")
+                else "restored from a snapshot" if snapshot.get("used") else "built from zero")
         lines.append(f"Base state {used}: {code(snapshot.get('note'))}.")
     failure = as_dict(verify.get("failure"))
     if failure:
