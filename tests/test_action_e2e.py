@@ -175,6 +175,9 @@ def test_conflict_on_a_depth_1_merge_checkout_posts_one_comment(
 ) -> None:
     run = run_action(tmp_path, checkout, fake, pull_event(checkout))
     assert run.code == 1, run.stderr + run.stdout
+    # GET /user answers 403 to the default token, as expected: nothing is logged for it.
+    assert [r.path for r in fake.requests][:1] == ["/api/v3/user"]
+    assert run.stderr == ""
     [posted] = fake.comments[5]
     assert posted["body"].startswith(MARK)
     assert "### App `shop`: 2 leaf migrations" in posted["body"]
@@ -190,7 +193,8 @@ def test_conflict_on_a_depth_1_merge_checkout_posts_one_comment(
     }
     assert "## Django migrations: conflicting migrations in 1 app" in run.summary
     assert "::error file=shop/migrations/0002_add_sku.py,line=1,title=Conflicting migration " \
-           "leaf::Conflicting migrations in app 'shop'" in run.stdout
+           "leaf::Conflicting migrations in app 'shop': 0002_add_sku, 0002_price_index. Fix on " \
+           "the pull request's branch: git merge origin/main && migration-ci fix\n" in run.stdout
     assert re.search(r"^::stop-commands::[0-9a-f]{32}$", run.stdout, re.M)
     envelope = json.loads((checkout.workspace / ARTIFACT_FILE).read_text())
     assert (envelope["kind"], envelope["pull_request"]) == (ARTIFACT_KIND, 5)

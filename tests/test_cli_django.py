@@ -347,3 +347,22 @@ def test_head_ref_with_the_snapshot_cache(example: Path, tmp_path: Path) -> None
         assert code == 0, out
         notes.append(json.loads(out)["snapshot"]["used"])
     assert notes == [False, True]
+
+
+def test_plan_markdown_renders_like_the_comment_with_the_merge_migration_note(
+    example: Path,
+) -> None:
+    code, out = run("plan", "--settings", SETTINGS, "--base", "main", "--format", "markdown")
+    assert code == 0, out
+    merge = "shop/migrations/0008_merge_0007_add_sku_0007_price_index.py"
+    assert out.startswith(
+        "### Migration plan on `sqlite`\n\n"
+        f"Planned with the merge migration this branch still needs (`{merge}`).\n\n"
+        "```diff\n"
+        "+ shop.0007_add_sku\n"
+        "+     Add field sku to product  [low risk]\n"
+        "+ shop.0008_merge_0007_add_sku_0007_price_index\n"
+        "```\n\n"
+        "<details><summary>SQL for <code>shop.0007_add_sku</code></summary>\n\n"
+        "```sql\nBEGIN;\n"
+    )
