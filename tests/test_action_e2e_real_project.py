@@ -89,8 +89,9 @@ def test_a_real_project_shape_gets_a_stable_comment_whose_fix_works_later(
     assert report["verify"]["ok"] is True
     assert report["verify"]["database"]["vendor"] == "postgresql"
 
+    # A later run: a quarter of an hour on, another run id (so another link to its summary).
     second = run_action(tmp_path, checkout, fake, pull_event(checkout),
-                        environ={**environ, **later("+15m")}, **INPUTS)
+                        environ={**environ, **later("+15m"), "GITHUB_RUN_ID": "78"}, **INPUTS)
     assert second.code == 1, second.stderr + second.stdout
     assert [w.method for w in fake.writes()] == ["POST"]  # the comment was not edited
     assert fake.comments[5] == [posted]

@@ -109,6 +109,12 @@ def test_default_database_is_the_settings_server_named_when_unreachable(
     code, out = run("verify", "--settings", SETTINGS, "--database-url", "sqlite://")
     assert code == 0, out
     assert "Ran on a throwaway sqlite" in out
+    url = "postgres://somebody@127.0.0.1:1/shop"
+    assert run("verify", "--settings", SETTINGS, "--database-url", url) == (2, "")
+    assert capsys.readouterr().err.startswith(
+        "migration-ci: Cannot reach the PostgreSQL server of --database-url at 127.0.0.1:1 "
+        f"(user 'somebody'): {refused_reason('127.0.0.1', 1, 'somebody')} migration-ci makes "
+    )
 
 
 def test_a_failing_branch_migration_is_named(example: Path) -> None:

@@ -112,6 +112,24 @@ def test_settings_that_need_a_package_say_to_install_the_requirements(
     )
 
 
+def test_settings_that_raise_say_to_provide_what_they_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo, _ = shop(tmp_path, monkeypatch, SQLITE)
+    complete_settings(repo)
+    settings = repo.root / "mysite/settings.py"
+    settings.write_text(settings.read_text(encoding="utf-8")
+                        + "import os\nSECRET = os.environ['SHOP_SECRET_NOT_SET']\n",
+                        encoding="utf-8")
+    assert run("plan", "--settings", SETTINGS_MODULE, "--base", "main") == (2, "")
+    assert capsys.readouterr().err == (
+        f"migration-ci: Cannot load settings 'mysite.settings' from '{repo.root}': KeyError: "
+        "'SHOP_SECRET_NOT_SET'. Provide what the settings read (environment variables, files) "
+        "before migration-ci runs, as CI does before manage.py.\n"
+    )
+
+
 def branch_touches_the_plugin(repo: GitRepo) -> str:
     """A branch off main that adds a migration to the plugin that is not installed."""
     repo.branch("plugin-work", "main")

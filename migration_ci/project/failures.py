@@ -38,6 +38,10 @@ MISSING_PACKAGE_HINT = (
     "Install the project's requirements before migration-ci runs (the Action's "
     "install-command, e.g. pip install -r requirements.txt)."
 )
+RAISING_SETTINGS_HINT = (
+    "Provide what the settings read (environment variables, files) before migration-ci runs, "
+    "as CI does before manage.py."
+)
 STDERR_TAIL_LINES = 30
 
 
@@ -83,7 +87,7 @@ def settings_error(
         )
     return ConfigError(
         f"Cannot load settings {settings!r} from {where!r}: {kind}: {sentence(message)}",
-        SETTINGS_HINT,
+        SETTINGS_HINT if missing else RAISING_SETTINGS_HINT,
     )
 
 
