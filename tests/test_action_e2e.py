@@ -344,7 +344,13 @@ def test_fix_commit_merges_the_base_writes_the_merge_migration_and_pushes(
                             check=True, env=isolated_env()).stdout.split()
     assert "shop/migrations/0003_merge_0002_add_sku_0002_price_index.py" in pushed
     assert "shop/migrations/0002_price_index.py" in pushed  # the base was merged in first
-    assert "fix: committed" in fake.comments[5][0]["body"]
+    body = fake.comments[5][0]["body"]
+    assert "fix: committed" in body
+    committed = subprocess.run(
+        ["git", "-C", str(checkout.origin), "show",
+         "feature:shop/migrations/0003_merge_0002_add_sku_0002_price_index.py"],
+        capture_output=True, text=True, check=True, env=isolated_env()).stdout
+    assert committed == body.split("```python\n")[1].split("```")[0]  # the file shown
     assert "Pushes made with the default GITHUB_TOKEN do not start new workflow runs" \
         in run.summary
 
