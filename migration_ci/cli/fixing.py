@@ -23,23 +23,22 @@ if TYPE_CHECKING:
     from migration_ci.graph.specs import CheckResult, Conflict
 
 
-def fix_hint(args: argparse.Namespace, base: str | None, result: object) -> str:
+def fix_hint(
+    result: CheckResult, base: str | None, *, hook: str | None = None, root: str | None = None
+) -> str:
     """What fixes ``result``'s conflicts, said where the user is: the commands that write the
-    merge migrations the report names, or in a pre-commit hook, the hook's own ``--fix``."""
+    merge migrations the report names, or in a pre-commit ``hook``, the hook's own ``--fix``."""
     from migration_ci.fix.merge import fix_arguments
-    from migration_ci.graph.specs import CheckResult
 
-    assert isinstance(result, CheckResult)
     merge_first = base is not None and any(
         leaf.side == "base" for c in result.conflicts for leaf in c.leaves
     )
-    if args.command == "check" and args.hook:
-        hook = f"the {args.hook} hook with args: [--fix]"
-        return f"git merge {shlex.quote(base or '')}, then {hook}" if merge_first else hook
-    command = "migration-ci fix" + (f" --root {shlex.quote(args.root)}" if args.root else "")
+    if hook:
+        action = f"the {hook} hook with args: [--fix]"
+        return f"git merge {shlex.quote(base or '')}, then {action}" if merge_first else action
+    command = ["migration-ci", "fix", *(["--root", root] if root else [])]
     names = {c.app_label: c.merge_name for c in result.conflicts if c.merge_name}
-    runs = " && ".join(shlex.join([*shlex.split(command), *extra])
-                       for extra in fix_arguments(names))
+    runs = " && ".join(shlex.join([*command, *extra]) for extra in fix_arguments(names))
     return f"git merge {shlex.quote(base or '')} && {runs}" if merge_first else runs
 
 

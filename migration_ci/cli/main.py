@@ -136,7 +136,8 @@ def _check_or_fix(args: argparse.Namespace, out: TextIO) -> int:
     else:
         analysis = analyze(source, config)
     result = analysis.result
-    hint = fix_hint(args, config.base, result)
+    hook = args.hook if args.command == "check" else None
+    hint = fix_hint(result, config.base, hook=hook, root=args.root)
     if args.format == "github":
         out.write(report.render_github(result, fix_command=hint))
     elif args.format == "json":

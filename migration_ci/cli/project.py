@@ -194,7 +194,7 @@ def _report(
     else:
         from migration_ci.cli.fixing import fix_hint
 
-        hint = fix_hint(args, config.base, state.analysis.result)
+        hint = fix_hint(state.analysis.result, config.base, root=args.root)
         out.write(report.render_text(state.analysis.result, fix_command=hint))
         out.write(_merged_notes(state, "verified"))
         if verified is not None:
