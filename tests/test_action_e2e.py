@@ -389,7 +389,8 @@ def test_comment_carries_verify_plan_sql_and_risk_of_a_real_project(
     assert "### Verify on a fresh database: ✅ passed" in body
     assert "Database `sqlite " in body
     assert "### Migration plan on `sqlite`" in body
-    assert "+ shop.0007_add_sku\n+     Add field sku to product  [low risk: new-nullable-field]\n" in body
+    assert ("+ shop.0007_add_sku\n"
+            "+     Add field sku to product  [low risk: new-nullable-field]\n") in body
     assert "+ shop.0008_merge_0007_add_sku_0007_price_index" in body
     assert "SQL for <code>shop.0007_add_sku</code>" in body
     assert 'ALTER TABLE "shop_product" ADD COLUMN "sku" varchar(32) NULL;' in body
