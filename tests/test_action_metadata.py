@@ -15,6 +15,7 @@ import yaml
 from migration_ci.activities.action import outputs
 from migration_ci.github.inputs import INPUT_DEFAULTS, Inputs
 from tests.support import sample_report
+from tests.support.pythons import find_python
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -89,7 +90,7 @@ def test_dockerfile_passes_hadolint() -> None:
 
 def test_dockerfile_rules() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?$", text, re.M)
+    assert re.search(r"^FROM python:3\.12\.\d+-slim-trixie(@sha256:[0-9a-f]{64})?$", text, re.M)
     assert not re.search(r"^USER\b", text, re.M)
     assert "git config --system --add safe.directory '*'" in text
     assert dockerfile_steps() == (
@@ -124,10 +125,17 @@ def moved(text: str, root: Path) -> str:
 
 @pytest.mark.slow
 def test_package_installs_as_the_dockerfile_does_and_the_entrypoint_runs(tmp_path: Path) -> None:
-    """The Dockerfile's own steps, with / moved to tmp_path: the source is gone by the time the
-    entrypoint runs, so it can only work through the installed package."""
+    """The Dockerfile's own steps, with / moved to tmp_path, on the image's Python version: the
+    source is gone by the time the entrypoint runs, so it can only work through the installed
+    package."""
+    version = re.search(r"^FROM python:(3\.\d+)\.", (ROOT / "Dockerfile").read_text(), re.M)
+    assert version
+    image_python = find_python(version[1])
+    if image_python is None:
+        pytest.skip(f"Python {version[1]}, the image's, is not installed: put "
+                    f"python{version[1]} on PATH or run: pyenv install {version[1]}")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(image_python), "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
     steps, entrypoint = dockerfile_steps()
@@ -154,6 +162,8 @@ def test_package_installs_as_the_dockerfile_does_and_the_entrypoint_runs(tmp_pat
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stdout == ("::error title=django-migration-ci::Input 'fix' is 'sideways', which "
                            "is not allowed. Use one of: suggest, commit, off.\n")
-    check = subprocess.run([str(python), "-c", "import MySQLdb, psycopg, github, migration_ci"],
+    check = subprocess.run([str(python), "-c", "import MySQLdb, psycopg, github, migration_ci, "
+                            "django; print(django.get_version())"],
                            capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stderr
+    assert check.stdout.startswith("6.1."), "the image installs the newest supported Django"
