@@ -1,4 +1,5 @@
-"""action.yml, the Dockerfile, the example workflows and the README agree with the code."""
+"""Both actions' metadata (action.yml, python/action.yml), the Dockerfile, the example workflows
+and the README agree with the code and with each other."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORKFLOWS = sorted((ROOT / "docs" / "workflows").glob("*.yml"))
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+PYTHON_ACTION = yaml.safe_load((ROOT / "python" / "action.yml").read_text())
 # A valid value that differs from each input's default: proves the code reads the input.
 OTHER_VALUE = {
     "github-token": "ghs_other", "working-directory": "backend",
@@ -43,15 +46,16 @@ def check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[s
                            *map(str, paths)], capture_output=True, text=True, check=False)
 
 
-def test_action_yml_matches_the_github_actions_schema() -> None:
-    proc = check_jsonschema("vendor.github-actions", ROOT / "action.yml")
+@pytest.mark.parametrize("path", ["action.yml", "python/action.yml"])
+def test_action_yml_matches_the_github_actions_schema(path: str) -> None:
+    proc = check_jsonschema("vendor.github-actions", ROOT / path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_example_workflows_match_the_github_workflows_schema() -> None:
     assert [p.name for p in WORKFLOWS] == [
         "migrations-check.yml", "migrations-comment.yml", "migrations-fix-commit.yml",
-        "migrations.yml"]
+        "migrations-python.yml", "migrations.yml"]
     proc = check_jsonschema("vendor.github-workflows", *WORKFLOWS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -61,6 +65,27 @@ def test_action_inputs_are_the_ones_the_code_reads() -> None:
     for name, spec in ACTION["inputs"].items():
         expected = "${{ github.token }}" if name == "github-token" else INPUT_DEFAULTS[name]
         assert str(spec["default"]) == expected, name
+
+
+def test_both_actions_declare_the_same_inputs_and_outputs() -> None:
+    def declared(action: dict[str, Any]) -> tuple[Any, ...]:
+        inputs = [(name, spec["required"], str(spec["default"]))
+                  for name, spec in action["inputs"].items()]
+        return inputs, list(action["outputs"])
+
+    assert declared(PYTHON_ACTION) == declared(ACTION)
+
+
+def test_the_python_action_passes_every_input_and_output_through() -> None:
+    """Composite actions get no INPUT_* variables: the run step passes each input as the
+    runner passes it to the Docker action, and each output is that step's."""
+    [run] = [step for step in PYTHON_ACTION["runs"]["steps"] if step.get("id") == "run"]
+    assert run["env"] == {f"INPUT_{name.upper()}": f"${{{{ inputs.{name} }}}}"
+                          for name in PYTHON_ACTION["inputs"]}
+    assert run["run"] == 'python "$RUNNER_TEMP/django-migration-ci/entrypoint.py"'
+    assert {name: spec["value"] for name, spec in PYTHON_ACTION["outputs"].items()} == {
+        name: f"${{{{ steps.run.outputs.{name} }}}}" for name in PYTHON_ACTION["outputs"]}
+    assert PYTHON_ACTION["runs"]["steps"][-1] is run
 
 
 @pytest.mark.parametrize("name", list(INPUT_DEFAULTS))
