@@ -38,7 +38,7 @@ def hook_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
         PROJECT,
         copy,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv", "__pycache__", "*.egg-info", ".*_cache", "build"
+            ".git", ".venv*", "__pycache__", "*.egg-info", ".*_cache", "build"
         ),
     )
     source = GitRepo(copy)
