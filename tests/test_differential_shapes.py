@@ -259,29 +259,3 @@ def answers(oracle: Oracle, project: Project, tmp: Path) -> dict[str, Any]:
     shutil.rmtree(root)
     return {"static": static, "django": answer["django"], "loaded": answer["loaded"],
             "package": package}
-
-
-def test_a_squash_replaced_by_a_squash_is_the_same_error_in_both_engines(
-    oracle: Oracle, tmp_path: Path
-) -> None:
-    """Django's own answer depends on the order it reads the files, from a set: an error or
-    not with each PYTHONHASHSEED. Both engines refuse it whatever the order."""
-    project = Project(apps={"shop": {
-        "__init__.py": "", "0001_initial.py": _migration([]),
-        "0002_b.py": _migration([("shop", "0001_initial")]),
-        "0003_c.py": _migration([("shop", "0002_b")]),
-        "0002_squashed_0003.py": _migration([("shop", "0001_initial")],
-                                            replaces=[("shop", "0002_b"), ("shop", "0003_c")]),
-        "0001_squashed_0003.py": _migration([], replaces=[("shop", "0001_initial"),
-                                                          ("shop", "0002_squashed_0003")]),
-    }})
-    result = answers(oracle, project, tmp_path)
-    path = f"{result['package']}/shop_app/migrations/0002_squashed_0003.py"
-    message = (
-        f"{path}: squashed migration shop.0002_squashed_0003 is itself replaced by squashed "
-        "migration shop.0001_squashed_0003; Django's loader then fails or not depending on the "
-        "order it happens to read the files. Make 0002_squashed_0003 a normal migration first "
-        "(delete the migrations it replaces and its replaces list, as Django's squashing docs "
-        "say), or delete it."
-    )
-    assert result["static"] == result["loaded"] == {"error": message}

@@ -67,6 +67,25 @@ def test_squash_with_replaced_files_deleted() -> None:
         ("shop", "0001_squashed_0002"), ("shop", "0003")]
 
 
+@pytest.mark.parametrize("order", [1, -1], ids=["outer squash last", "outer squash first"])
+def test_a_squash_of_squashes_replaces_them_after_they_replace_theirs(order: int) -> None:
+    """As Django 6.0 does, whichever squash comes first:
+
+    shop:  0001 ── 0002 ── 0004 ── 0005
+           0003_squashed replaces 0001, 0002; 0006_squashed replaces 0003_squashed, 0004
+    0005 is re-pointed to 0006_squashed, the only other node left.
+    """
+    specs = [
+        spec("shop.0001"), spec("shop.0002", "shop.0001"), spec("shop.0004", "shop.0002"),
+        spec("shop.0005", "shop.0004"),
+        spec("shop.0003_squashed", replaces=("shop.0001", "shop.0002")),
+        spec("shop.0006_squashed", replaces=("shop.0003_squashed", "shop.0004")),
+    ]
+    graph = Graph.build(specs[::order])
+    assert graph.nodes == [("shop", "0005"), ("shop", "0006_squashed")]
+    assert graph.forwards_plan(("shop", "0005")) == [("shop", "0006_squashed"), ("shop", "0005")]
+
+
 def test_run_before_across_apps() -> None:
     """
     billing.0001 ──run_before──> shop.0002   (shop.0002 now depends on billing.0001)
@@ -152,6 +171,14 @@ def test_external_and_empty_apps_are_skipped(dependency: str) -> None:
             "shop.0002. Remove the dependency (or run_before) that closes the loop.",
             id="cycle",
         ),
+        pytest.param(
+            [spec("shop.0001"),
+             spec("shop.0002_auto", "shop.0001", replaces=("shop.0002_squashed",)),
+             spec("shop.0002_squashed", "shop.0001", replaces=("shop.0002_auto",))],
+            "shop/migrations/0002_auto.py: squashed migrations replace each other in a loop: "
+            "shop.0002_auto, shop.0002_squashed. Remove one of them from the other's replaces.",
+            id="squashes replacing each other",
+        ),
     ],
 )
 def test_broken_graphs(specs: list[MigrationSpec], message: str) -> None:
@@ -188,47 +215,6 @@ def test_many_first_dependencies_resolve_like_django() -> None:
             expected.django_graph.add_dependency(item, item.key, parent)
     assert {k: sorted(p.key for p in n.parents) for k, n in graph.django_graph.node_map.items()} \
         == {k: sorted(p.key for p in n.parents) for k, n in expected.django_graph.node_map.items()}
-
-
-NESTED = [
-    spec("shop.0001"), spec("shop.0002", "shop.0001"), spec("shop.0003", "shop.0002"),
-    spec("shop.0004", "shop.0003"),
-    spec("shop.0002_squashed_0003", "shop.0001", replaces=("shop.0002", "shop.0003")),
-    spec("shop.0001_squashed_0004",
-         replaces=("shop.0001", "shop.0002_squashed_0003", "shop.0004")),
-]
-
-
-@pytest.mark.parametrize("specs", [pytest.param(NESTED, id="inner squash read first"),
-                                   pytest.param(NESTED[::-1], id="outer squash read first")])
-def test_a_squash_replaced_by_a_squash_is_refused_whatever_the_order(
-    specs: list[MigrationSpec],
-) -> None:
-    """
-    shop:  0001 ── 0002 ── 0003 ── 0004
-           0002_squashed_0003 replaces 0002, 0003
-           0001_squashed_0004 replaces 0001, 0002_squashed_0003, 0004
-    Django's loader fails ("Unable to find replacement node") when it happens to replace the
-    outer squash first; its order comes from a set, so it is refused in every order.
-    """
-    with pytest.raises(GraphError) as caught:
-        Graph.build(specs)
-    assert str(caught.value) == (
-        "shop/migrations/0002_squashed_0003.py: squashed migration shop.0002_squashed_0003 "
-        "is itself replaced by squashed migration shop.0001_squashed_0004; Django's loader "
-        "then fails or not depending on the order it happens to read the files. Make "
-        "0002_squashed_0003 a normal migration first (delete the migrations it replaces and "
-        "its replaces list, as Django's squashing docs say), or delete it."
-    )
-
-
-def test_a_squash_made_a_normal_migration_can_be_squashed_again() -> None:
-    """The inner squash lost its replaces (and its originals): squashing it again is fine."""
-    graph = Graph.build([
-        spec("shop.0002_squashed_0003"), spec("shop.0004", "shop.0002_squashed_0003"),
-        spec("shop.0002_squashed_0004", replaces=("shop.0002_squashed_0003", "shop.0004")),
-    ])
-    assert graph.nodes == [("shop", "0002_squashed_0004")]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from migration_ci.activities.action_risks import failing_risks, risk_annotations, risk_counts
+from migration_ci.activities.action_risks import repo_path as repo_path  # fix: commit uses it
 from migration_ci.errors import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
@@ -26,6 +28,7 @@ from migration_ci.github.event import Event, as_mapping
 from migration_ci.github.inputs import Inputs, RunContext
 from migration_ci.github.workflow import Annotation, Workflow
 from migration_ci.report import comment
+from migration_ci.report.fix_section import fix_hint
 
 ARTIFACT_FILE = "migration-ci-report.json"
 ARTIFACT_KIND = "django-migration-ci/pr-report"
@@ -115,6 +118,8 @@ def exit_code(inputs: Inputs, report: Mapping[str, Any]) -> int:
         return EXIT_FINDINGS
     if inputs.fail_on_conflict and comment.conflicts(report):
         return EXIT_FINDINGS
+    if failing_risks(inputs, report):
+        return EXIT_FINDINGS
     return EXIT_OK
 
 
@@ -128,16 +133,8 @@ def outputs(report: Mapping[str, Any], comment_url: str) -> dict[str, str]:
         "merge-migrations": "\n".join(p for p in merges if p),
         "plan-changed": "true" if comment.as_list(plan.get("entries")) else "false",
         "comment-url": comment_url,
+        "risks": json.dumps(risk_counts(report)),
     }
-
-
-def repo_path(working_directory: str, path: object) -> str:
-    """A report path relative to the repository root: the check's paths already are, a path
-    relative to the project (working directory) gets its prefix."""
-    text = comment.as_text(path)
-    if working_directory == "." or text.startswith(working_directory + "/"):
-        return text
-    return f"{working_directory}/{text}"
 
 
 def find_annotations(report: Mapping[str, Any], working_directory: str) -> list[Annotation]:
@@ -145,13 +142,14 @@ def find_annotations(report: Mapping[str, Any], working_directory: str) -> list[
         return repo_path(working_directory, path)
 
     found = []
+    base = comment.as_dict(report.get("base"))
     for conflict in comment.conflicts(report):
         names = [comment.as_text(comment.as_dict(leaf).get("name"))
                  for leaf in comment.as_list(conflict.get("leaves"))]
         for leaf in map(comment.as_dict, comment.as_list(conflict.get("leaves"))):
             found.append(Annotation(
                 "error", f"Conflicting migrations in app '{conflict.get('app_label')}': "
-                         f"{', '.join(names)}. Run: migration-ci fix",
+                         f"{', '.join(names)}. {fix_hint(conflict, base)}",
                 file=at(leaf.get("path")), line=1, title="Conflicting migration leaf"))
     failure = comment.as_dict(comment.as_dict(report.get("verify")).get("failure"))
     if failure:
@@ -168,6 +166,8 @@ def publish(inputs: Inputs, context: RunContext, report: dict[str, Any], notes: 
                                      strategy=inputs.strategy)
     workflow.write_summary(summary)
     for annotation in find_annotations(report, inputs.working_directory):
+        workflow.annotate(annotation)
+    for annotation in risk_annotations(inputs, report):
         workflow.annotate(annotation)
     workflow.print_untrusted(summary)
 
@@ -216,7 +216,9 @@ def _sync_comment(github: GitHubPort, number: int, report: dict[str, Any], conte
         return ""
     if sticky is None:
         sticky = _create(github, number, body, mark, login)
-    return github.edit_comment(sticky, body).url if sticky.body != body else sticky.url
+    if comment.same_report(sticky.body, body):
+        return sticky.url  # unchanged but for the link to this run: no edit, no "edited" mark
+    return github.edit_comment(sticky, body).url
 
 
 def _create(github: GitHubPort, number: int, body: str, mark: str, login: str | None) -> Comment:

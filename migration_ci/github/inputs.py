@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from migration_ci.errors import ConfigError
 
 FIX_MODES = ("suggest", "commit", "off")
+FAIL_ON_RISK = ("high", "medium", "never")
 STRATEGIES = ("merge", "rebase")
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -31,6 +32,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "comment": "true",
     "fail-on-conflict": "true",
     "cache": "true",
+    "fail-on-risk": "",
 }
 
 
@@ -88,6 +90,7 @@ class Inputs:
     comment: bool = True
     fail_on_conflict: bool = True
     cache: bool = True
+    fail_on_risk: str = ""  # "": the config's fail-on, else never
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Inputs:
@@ -104,6 +107,7 @@ class Inputs:
             comment=_boolean(environ, "comment"),
             fail_on_conflict=_boolean(environ, "fail-on-conflict"),
             cache=_boolean(environ, "cache"),
+            fail_on_risk=_choice(environ, "fail-on-risk", ("", *FAIL_ON_RISK)),
         )
 
 

@@ -1,7 +1,11 @@
 """The migration graph: Django's own ``MigrationGraph``, fed with parsed specs.
 
-``Graph.build`` follows ``MigrationLoader.build_graph`` (Django 5.2) with no database
-connection and ``replace_migrations=True``, rule for rule. One thing differs on purpose:
+``Graph.build`` follows ``MigrationLoader.build_graph`` (Django 6.1) with no database
+connection and ``replace_migrations=True``, rule for rule, on every supported Django. Django
+6.0 lets a squash replace squashes and applies it after them ("squashed migrations can now
+themselves be squashed", 6.0 release notes), and 6.1 reads migration files in sorted order;
+older versions apply squashes in the order of a set, which changes from run to run, so this is
+the one answer every version can give. One thing differs on purpose:
 Django resolves each ``__first__``/``__latest__`` dependency with ``graph.root_nodes(app)``,
 which scans every node (quadratic on large projects); here each app's roots and leaves are
 kept up to date as edges are added, which gives the same answer at the same moment.
@@ -85,26 +89,6 @@ class _Builder:
                 self.add_edge(spec.key, child, spec.key)
 
 
-def check_squashes(specs: Iterable[MigrationSpec]) -> None:
-    """Refuse a squashed migration that another squashed migration replaces.
-
-    Django's loader replaces squashes in the order it read the files, which comes from a set
-    (it changes with ``PYTHONHASHSEED``): when the outer squash goes first, the inner one is
-    gone and the loader fails ("Unable to find replacement node"), otherwise it loads. Its
-    ``squashmigrations`` refuses to make such a file. Refused here whatever the order.
-    """
-    squashes = {spec.key: spec for spec in specs if spec.replaces}
-    for key in sorted(squashes):
-        for inner in sorted(set(squashes[key].replaces) & (squashes.keys() - {key})):
-            raise GraphError(
-                f"{squashes[inner].path}: squashed migration {inner[0]}.{inner[1]} is itself "
-                f"replaced by squashed migration {key[0]}.{key[1]}; Django's loader then fails "
-                "or not depending on the order it happens to read the files.",
-                f"Make {inner[1]} a normal migration first (delete the migrations it replaces "
-                "and its replaces list, as Django's squashing docs say), or delete it.",
-            )
-
-
 class Graph:
     """A loaded migration graph and the questions asked of it."""
 
@@ -128,13 +112,37 @@ class Graph:
         for spec in specs:
             builder.add_external(spec)
         paths = {spec.key: spec.path for spec in specs}
-        check_squashes(specs)
-        for spec in specs:
-            if spec.replaces:  # nothing is applied: every squash is used
-                builder.graph.remove_replaced_nodes(spec.key, spec.replaces)
         graph = cls(builder.graph, paths)
+        squashes = {spec.key: spec for spec in specs if spec.replaces}
+        done: dict[Key, bool] = {}
+        for key in squashes:  # nothing is applied: every squash is used
+            graph._replace(key, squashes, done)
         graph.validate()
         return graph
+
+    def _replace(self, key: Key, squashes: Mapping[Key, MigrationSpec],
+                 done: dict[Key, bool]) -> None:
+        """``MigrationLoader.replace_migration``: the squashes a squash replaces go first.
+
+        ``done`` maps each squash started to whether it is finished: the unfinished ones are
+        the squashes being replaced, so reaching one of them again closes a loop.
+        """
+        if done.get(key):
+            return
+        spec = squashes[key]
+        if key in done:
+            started = [k for k, finished in done.items() if not finished]
+            loop = ", ".join(f"{app}.{name}" for app, name in started[started.index(key):])
+            raise GraphError(  # Django: "Cyclical squash replacement found"
+                f"{spec.path}: squashed migrations replace each other in a loop: {loop}.",
+                "Remove one of them from the other's replaces.",
+            )
+        done[key] = False
+        for inner in spec.replaces:
+            if inner in squashes:
+                self._replace(inner, squashes, done)
+        self._graph.remove_replaced_nodes(key, spec.replaces)
+        done[key] = True
 
     @classmethod
     def from_django(cls, graph: MigrationGraph, paths: Mapping[Key, str] | None = None) -> Graph:

@@ -7,24 +7,23 @@ what ``MigrationLoader(None)`` answers, for files the static engine cannot read 
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from migration_ci.errors import GraphError, MigrationFileError
-from migration_ci.graph.dag import Graph, check_squashes
-from migration_ci.graph.keys import (
-    ATTRIBUTES,
-    FAILS,
-    is_ignored,
-    is_key,
-    malformed_attribute,
-    malformed_key,
-)
-from migration_ci.graph.parse import parse_migration
+from migration_ci.graph.dag import Graph
+from migration_ci.graph.keys import is_key
 from migration_ci.graph.specs import Key, MigrationSpec, OperationSpec, spec_to_json
-from migration_ci.graph.syntax import needed_python, running_python, version
+from migration_ci.worker.checks import (
+    check_classes,
+    check_disk,
+    module_file,
+    relative,
+    syntax_error,
+)
 
 
 def worker_graph(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,6 +39,7 @@ def worker_graph(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
     """``MigrationLoader(None, ignore_no_migrations=True)`` on the configured project."""
+    from django.core.management.base import CommandError
     from django.db.migrations.exceptions import (
         BadMigrationError,
         CircularDependencyError,
@@ -58,10 +58,13 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
                 raise
             check_disk(self.disk_migrations, project_dir)
 
+    loader = CheckedLoader(None, ignore_no_migrations=True, load=False)
     try:
-        loader = CheckedLoader(None, ignore_no_migrations=True)
+        loader.build_graph()
+    except CommandError as exc:  # Django 6.0+: "Cyclical squash replacement found"
+        raise _squash_loop_error(str(exc), loader.disk_migrations, project_dir) from None
     except NodeNotFoundError as exc:
-        where = _module_file(type(exc.origin).__module__, project_dir) if exc.origin else ""
+        where = module_file(type(exc.origin).__module__, project_dir) if exc.origin else ""
         raise GraphError(
             f"{where + ': ' if where else ''}{exc.message}.",
             "Fix the dependency or restore the file.",
@@ -94,83 +97,18 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
     return Graph.from_django(loader.graph, paths), specs
 
 
-def check_disk(disk_migrations: Mapping[Key, Any], project_dir: Path) -> None:
-    """Malformed keys (``graph.keys``) and squashes of squashes, as the static engine
-    refuses them: Django fails on them too, but later, with a raw or order-dependent error."""
-    for key in sorted(disk_migrations):
-        migration = disk_migrations[key]
-        for attribute in ATTRIBUTES:
-            for value in getattr(migration, attribute):
-                if not is_key(value) and not is_ignored(attribute, value):
-                    raise malformed_entry(migration, attribute, value, project_dir)
-    check_squashes(
-        MigrationSpec(m.app_label, m.name, _module_file(type(m).__module__, project_dir),
-                      replaces=tuple((key[0], key[1]) for key in m.replaces if is_key(key)))
-        for m in disk_migrations.values() if m.replaces
+def _squash_loop_error(message: str, disk: Mapping[Key, Any], project_dir: Path) -> GraphError:
+    """The static engine's message for squashes whose ``replaces`` form a loop."""
+    found = re.search(r"starting at \('([^']*)', '([^']*)'\)", message)
+    if not found:
+        return GraphError(f"{message}.", "Remove one of them from the other's replaces.")
+    key = (found[1], found[2])
+    where = module_file(type(disk[key]).__module__, project_dir) if key in disk else ""
+    return GraphError(
+        f"{where + ': ' if where else ''}squashed migrations replace each other in a loop "
+        f"that starts at {key[0]}.{key[1]}.",
+        "Remove one of them from the other's replaces.",
     )
-
-
-def check_classes(project_dir: Path) -> None:
-    """The static engine's error for a ``Migration`` class whose ``dependencies`` (or
-    ``replaces``, ``run_before``) is not a list, among the migration modules imported so far."""
-    from django.apps import apps
-    from django.db.migrations.loader import MigrationLoader
-
-    packages = [MigrationLoader.migrations_module(config.label)[0]
-                for config in apps.get_app_configs()]
-    prefixes = tuple(f"{package}." for package in packages if package)
-    for name in sorted(n for n in sys.modules if n.startswith(prefixes)):
-        klass = getattr(sys.modules[name], "Migration", None)
-        for attribute in ATTRIBUTES:
-            value = getattr(klass, attribute, ())
-            if not isinstance(value, Iterable):
-                where = _module_file(name, project_dir)
-                raise _static_error(where, project_dir) or malformed_attribute(
-                    where, attribute, value)
-
-
-def _static_error(where: str, project_dir: Path) -> MigrationFileError | None:
-    """The static engine's malformed-key error for file ``where``, when it reads the value."""
-    try:
-        parse_migration((project_dir / where).read_bytes(), path=where, app_label="",
-                        name="")
-    except MigrationFileError as exc:
-        return exc if FAILS in exc.message else None
-    except OSError:
-        return None
-    return None
-
-
-def malformed_entry(migration: Any, attribute: str, value: Any, project_dir: Path) -> Exception:
-    """The static engine's error for this file (it names the line) when it reads the value
-    literally, else the same message without the line."""
-    where = _module_file(type(migration).__module__, project_dir)
-    return _static_error(where, project_dir) or malformed_key(where, attribute, value)
-
-
-def syntax_error(exc: SyntaxError, project_dir: Path) -> MigrationFileError:
-    """A file Django cannot import, saying which Python can when it is newer syntax."""
-    where = _relative(exc.filename or "", project_dir)
-    message = f"{where}:{exc.lineno}: syntax error: {exc.msg}"
-    try:
-        lines = Path(exc.filename or "").read_text(encoding="utf-8").splitlines()
-    except (OSError, ValueError):
-        lines = []
-    needed = needed_python(exc, lines)
-    if needed is None:
-        return MigrationFileError(message)
-    return MigrationFileError(
-        f"{message}. {needed[1]} are from Python {version(needed)}, and this is Python "
-        f"{running_python()}.",
-        "Run the Django engine with the Python your project uses, or the static engine "
-        "(without --settings), which reads the graph without that part of the file.",
-    )
-
-
-def _module_file(module_name: str, project_dir: Path) -> str:
-    """The file of an imported module, relative to the project ("" when unknown)."""
-    filename = getattr(sys.modules.get(module_name), "__file__", None)
-    return _relative(filename, project_dir) if filename else ""
 
 
 def _bad_migration_file(message: str, project_dir: Path) -> str:
@@ -183,7 +121,7 @@ def _bad_migration_file(message: str, project_dir: Path) -> str:
     if match is None:
         return ""
     module_name, _ = MigrationLoader.migrations_module(match[2])
-    return _module_file(f"{module_name}.{match[1]}", project_dir) if module_name else ""
+    return module_file(f"{module_name}.{match[1]}", project_dir) if module_name else ""
 
 
 def spec_from_migration(migration: Any, project_dir: Path) -> MigrationSpec:
@@ -192,7 +130,7 @@ def spec_from_migration(migration: Any, project_dir: Path) -> MigrationSpec:
     return MigrationSpec(
         app_label=migration.app_label,
         name=migration.name,
-        path=_relative(filename, project_dir),
+        path=relative(filename, project_dir),
         dependencies=tuple((a, n) for a, n in migration.dependencies),
         # Django's loader ignores a hashable entry that names no node (check_disk).
         replaces=tuple((key[0], key[1]) for key in migration.replaces if is_key(key)),
@@ -235,13 +173,3 @@ def operation_spec(operation: Any) -> OperationSpec:
         model=model.lower() if isinstance(model, str) else None,
         field=field.lower() if isinstance(field, str) else None,
     )
-
-
-def _relative(filename: str, project_dir: Path) -> str:
-    if not filename:
-        return ""
-    try:
-        return Path(filename).resolve().relative_to(project_dir.resolve()).as_posix()
-    except ValueError:
-        return Path(filename).as_posix()
-
