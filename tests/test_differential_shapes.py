@@ -37,8 +37,8 @@ def oracle() -> Iterator[Oracle]:
     process.close()
 
 
-def migration(body: str, helpers: str = "") -> str:
-    return f"{HEAD}{helpers}\nclass Migration(migrations.Migration):\n{body}    operations = []\n"
+def migration(body: str, prelude: str = "") -> str:
+    return f"{HEAD}{prelude}\nclass Migration(migrations.Migration):\n{body}    operations = []\n"
 
 
 def shop(**files: str) -> dict[str, str | bytes]:
@@ -51,7 +51,7 @@ NOT_MIGRATIONS = {
     "ledger/__init__.py": "",
     "ledger/utils.py": "",
     "ledger/migrations/__init__.py": "",
-    "ledger/migrations/helpers.py": "def copy_rows(apps, schema_editor):\n    pass\n",
+    "ledger/migrations/copying.py": "def copy_rows(apps, schema_editor):\n    pass\n",
     "search/__init__.py": "",
     "search/vectorstore/__init__.py": "",
     "search/vectorstore/migrations/__init__.py": "",
@@ -76,11 +76,11 @@ def test_packages_named_migrations_outside_installed_apps(oracle: Oracle, tmp_pa
 @pytest.mark.parametrize(
     "files",
     [
-        pytest.param({"helpers.py": "def copy_rows(apps, schema_editor):\n    pass\n"},
-                     id="helper module in an installed app's migrations"),
+        pytest.param({"copying.py": "def copy_rows(apps, schema_editor):\n    pass\n"},
+                     id="module of functions in an installed app's migrations"),
         pytest.param({"0002_x.py": migration("    dependencies = []\n"),
                       "utils.py": "VALUE = 1\n"},
-                     id="helper beside a migration"),
+                     id="module of values beside a migration"),
     ],
 )
 def test_a_module_without_migration_class_in_an_app_is_an_error_in_both(
@@ -103,16 +103,16 @@ def test_a_module_without_migration_class_in_an_app_is_an_error_in_both(
 
 BOTH = "[('shop', '0001_initial'), ('shop', '0001_other')]"
 NAMES = [
-    pytest.param(migration("    dependencies = dependencies\n", helpers=f"dependencies = {BOTH}\n"),
+    pytest.param(migration("    dependencies = dependencies\n", prelude=f"dependencies = {BOTH}\n"),
                  id="dependencies = dependencies"),
     pytest.param(migration(f"    BASE = {BOTH}\n    dependencies = BASE\n",
-                           helpers="BASE = [('shop', '0001_missing')]\n"),
+                           prelude="BASE = [('shop', '0001_missing')]\n"),
                  id="class body before module"),
     pytest.param(migration("    dependencies = [('shop', '0001_initial')]\n"
                            "    dependencies += [('shop', '0001_other')]\n"),
                  id="augmented assignment"),
     pytest.param(migration("    dependencies = DEPS\n",
-                           helpers="DEPS = [('shop', '0001_initial')]\n"
+                           prelude="DEPS = [('shop', '0001_initial')]\n"
                                    "DEPS = DEPS + [('shop', '0001_other')]\n"),
                  id="module name built on itself"),
 ]
@@ -222,9 +222,9 @@ NEWER = [
 ]
 
 
-@pytest.mark.parametrize(("helpers", "old", "needed", "error"), NEWER)
+@pytest.mark.parametrize(("prelude", "old", "needed", "error"), NEWER)
 def test_newer_syntax_outside_the_migration_class(
-    oracle: Oracle, tmp_path: Path, helpers: str, old: str, needed: tuple[int, int], error: str,
+    oracle: Oracle, tmp_path: Path, prelude: str, old: str, needed: tuple[int, int], error: str,
 ) -> None:
     """The static engine reads the graph Django reads on a Python that knows the syntax (the
     twin in older syntax stands in for it); the Django engine, on this Python, says which
@@ -233,13 +233,13 @@ def test_newer_syntax_outside_the_migration_class(
         pytest.skip(f"Python {sys.version_info[0]}.{sys.version_info[1]} reads this syntax")
     body = ("    dependencies = [('shop', '0001_initial')]\n"
             "    operations = [migrations.RunPython(forwards)]\n")
-    newer = f"{HEAD}{helpers}\n\nclass Migration(migrations.Migration):\n{body}"
-    [new_line] = [line for line in helpers.splitlines() if "except" in line or "print" in line]
+    newer = f"{HEAD}{prelude}\n\nclass Migration(migrations.Migration):\n{body}"
+    [new_line] = [line for line in prelude.splitlines() if "except" in line or "print" in line]
     twin = newer.replace(new_line.strip(), old)
     django = compare(oracle, Project(apps={"shop": shop(**{"0002_x.py": twin})}), tmp_path)
     result = answers(oracle, Project(apps={"shop": shop(**{"0002_x.py": newer})}), tmp_path)
     assert result["static"] == django["static"] == django["django"]
-    line = 3 + helpers.splitlines().index(new_line)
+    line = 3 + prelude.splitlines().index(new_line)
     assert result["loaded"]["error"] == (
         f"{result['package']}/shop_app/migrations/0002_x.py:{line}: syntax error: {error} are "
         f"from Python {needed[0]}.{needed[1]}, and this is Python "

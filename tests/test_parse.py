@@ -390,7 +390,7 @@ def test_names_resolve_as_python_does(source: str, expected: tuple[Key, ...]) ->
         ),
         pytest.param(
             HEAD + "DEPS = [('shop', '0001_a')]\n"
-            "if True:\n    DEPS = compute()\n    def helper():\n        pass\n"
+            "if True:\n    DEPS = compute()\n    def compute_more():\n        pass\n"
             "class Migration(migrations.Migration):\n    dependencies = DEPS\n",
             "DEPS", id="an if block that also defines a function",
         ),

@@ -109,7 +109,7 @@ def test_load_specs_reads_all_files_at_once() -> None:
     assert len(tree.reads) == 1
 
 
-HELPERS = "def copy_rows(apps, schema_editor):\n    pass\n"
+COPY_ROWS = "def copy_rows(apps, schema_editor):\n    pass\n"
 TEST_MODULE = "from django.test import SimpleTestCase\n\n\nclass MergeTests(SimpleTestCase):\n" \
               "    pass\n"
 
@@ -119,7 +119,7 @@ def test_packages_named_migrations_that_are_not_an_apps_are_skipped() -> None:
     migration, in a folder that is not an app, cannot be one."""
     tree = Tree({
         "ledger/__init__.py": "", "ledger/utils.py": "",
-        "ledger/migrations/__init__.py": "", "ledger/migrations/helpers.py": HELPERS,
+        "ledger/migrations/__init__.py": "", "ledger/migrations/copying.py": COPY_ROWS,
         "search/vectorstore/migrations/__init__.py": "",
         "search/vectorstore/migrations/0001_create_index.py": "def upgrade(client):\n    pass\n",
         "tests/__init__.py": "", "tests/migrations/__init__.py": "",
@@ -157,13 +157,13 @@ def test_packages_named_migrations_that_are_not_an_apps_are_skipped() -> None:
 def test_a_module_without_migration_class_in_a_real_package_stays_an_error(
     files: dict[str, str],
 ) -> None:
-    tree = Tree({"shop/migrations/__init__.py": "", "shop/migrations/helpers.py": HELPERS,
+    tree = Tree({"shop/migrations/__init__.py": "", "shop/migrations/copying.py": COPY_ROWS,
                  **files})
     [package] = find_packages(tree.files, tree.read)
     with pytest.raises(MigrationFileError) as caught:
         load_specs([package], tree.read)
     assert str(caught.value) == (
-        "shop/migrations/helpers.py: no Migration class. A migration module must define "
+        "shop/migrations/copying.py: no Migration class. A migration module must define "
         "'class Migration(migrations.Migration)'."
     )
 
@@ -203,8 +203,8 @@ def test_only_python_modules_are_migrations() -> None:
                             "    def ready(self):\n        from . import signals\n"),
                      "store", id="AppConfig with a method"),
         pytest.param(config("    name = 'src.shop'\n    label = 'store'\n")
-                     + "\n\nclass Helper:\n    label = 'helper'\n", "store",
-                     id="a helper class beside the AppConfig"),
+                     + "\n\nclass Plain:\n    label = 'plain'\n", "store",
+                     id="another class beside the AppConfig"),
         pytest.param("from django.apps import AppConfig\n\nclass ShopConfig(AppConfig:\n",
                      "shop", id="apps.py that does not parse: folder name"),
         pytest.param(config("    name = 'src.retail'\n    label = LABEL\n"), "retail",

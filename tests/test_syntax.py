@@ -20,10 +20,10 @@ PATH = "shop/migrations/0002_x.py"
 RUNNING = "{}.{}".format(*sys.version_info[:2])
 
 
-def source(helpers: str, operations: str = "migrations.RunPython(forwards)") -> str:
+def source(prelude: str, operations: str = "migrations.RunPython(forwards)") -> str:
     return (
         "from django.db import migrations\n\n"
-        f"{helpers}\n\n"
+        f"{prelude}\n\n"
         "class Migration(migrations.Migration):\n"
         "    dependencies = [('shop', '0001_initial')]\n"
         f"    operations = [{operations}]\n"
@@ -77,17 +77,17 @@ CASES = [
         id="PEP 695 type alias at module level",
     ),
     pytest.param(
-        "class Helper:\n    def run(self):\n        try:\n            pass\n"
+        "class Rows:\n    def run(self):\n        try:\n            pass\n"
         "        except KeyError, IndexError:\n            pass\n\n"
         "    def other(self):\n        return f\"{self.__dict__[\"a\"]}\"\n\n\n"
-        "def forwards(apps, schema_editor):\n    Helper().run()\n",
-        "class Helper:\n    def run(self):\n        try:\n            pass\n"
+        "def forwards(apps, schema_editor):\n    Rows().run()\n",
+        "class Rows:\n    def run(self):\n        try:\n            pass\n"
         "        except (KeyError, IndexError):\n            pass\n\n"
         "    def other(self):\n        return f\"{self.__dict__['a']}\"\n\n\n"
-        "def forwards(apps, schema_editor):\n    Helper().run()\n",
+        "def forwards(apps, schema_editor):\n    Rows().run()\n",
         [(7, (3, 14), PEP_758, "function 'run'"),
          (11, (3, 12), PEP_701, "function 'other'")],
-        id="two methods of a helper class",
+        id="two methods of a class",
     ),
 ]
 
@@ -125,7 +125,7 @@ def test_newer_syntax_in_the_migration_class_names_the_python_it_needs() -> None
 
 
 @pytest.mark.parametrize(
-    ("helpers", "message"),
+    ("prelude", "message"),
     [
         pytest.param(
             "def forwards(apps, schema_editor):\n    try:\n        pass\n"
@@ -142,9 +142,9 @@ def test_newer_syntax_in_the_migration_class_names_the_python_it_needs() -> None
         ),
     ],
 )
-def test_syntax_errors_of_every_python_stay_errors(helpers: str, message: str) -> None:
+def test_syntax_errors_of_every_python_stay_errors(prelude: str, message: str) -> None:
     with pytest.raises(MigrationFileError) as caught:
-        parse(source(helpers))
+        parse(source(prelude))
     assert str(caught.value) == message
 
 
@@ -206,7 +206,7 @@ REGIONS = [
         [(6, (3, 14), PEP_750, "function 'fetch'")], id="a decorated async function",
     ),
     pytest.param(
-        "@dataclass\nclass Helper:\n    size: int = 1\n\n    def run(self):\n"
+        "@dataclass\nclass Rows:\n    size: int = 1\n\n    def run(self):\n"
         "        print(t'{self}')\n",
         [(8, (3, 14), PEP_750, "function 'run'")], id="a method of a decorated class",
     ),
@@ -226,11 +226,11 @@ REGIONS = [
 ]
 
 
-@pytest.mark.parametrize(("helpers", "left_out"), REGIONS)
+@pytest.mark.parametrize(("prelude", "left_out"), REGIONS)
 def test_what_is_left_out(
-    helpers: str, left_out: list[tuple[int, tuple[int, int], tuple[str, str], str]]
+    prelude: str, left_out: list[tuple[int, tuple[int, int], tuple[str, str], str]]
 ) -> None:
-    spec = parse(source(helpers))
+    spec = parse(source(prelude))
     assert spec.warnings == expected_warnings(left_out)
     assert spec.dependencies == (("shop", "0001_initial"),)
 

@@ -56,7 +56,7 @@ def scan_tree(
 
     A package whose folder is not an app (``is_app_folder``) and none of whose modules
     defines ``Migration`` is skipped: Django loads only installed apps' migrations, and it
-    cannot be one (a library's data-migration helpers, a ``tests/migrations`` package).
+    cannot be one (a library's data-migration functions, a ``tests/migrations`` package).
     """
     files = _files_by_folder(paths, exclude)
     packages = {
