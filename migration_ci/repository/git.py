@@ -375,6 +375,17 @@ def fetch(root: Path, remote: str, refspecs: Sequence[str], *, depth: int | None
     _run(["fetch", "-q", "--no-tags", *depth_args, remote, *refspecs], root)
 
 
+def adding_commit(root: Path, ref: str, path: str, since: str | None = None) -> str | None:
+    """The newest commit in ``ref``'s history (after ``since``) that added ``path``, or None.
+
+    ``--literal-pathspecs``: a path is a file name, never pathspec magic such as ``:(glob)``.
+    """
+    out = _run(["--literal-pathspecs", "log", "-1", "--format=%H", "--diff-filter=A",
+                "--no-renames", "--end-of-options", ref, *([f"^{since}"] if since else []),
+                "--", path], root)
+    return out.strip() or None
+
+
 def checkout_new_branch(root: Path, name: str, start: str) -> None:
     _run(["checkout", "-q", "-B", name, start], root)
 
