@@ -26,7 +26,8 @@ OTHER_VALUE = {
     "settings-module": "mysite.settings", "base-ref": "develop",
     "database-url": "postgres://postgres@postgres/db", "install-command": "pip install -e .",
     "fix": "commit", "strategy": "rebase", "verify": "false", "comment": "false",
-    "fail-on-conflict": "false", "cache": "false",
+    "fail-on-conflict": "false", "cache": "false", "recheck-pull-requests": "false",
+    "recheck-limit": "10",
 }
 
 

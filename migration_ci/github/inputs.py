@@ -31,6 +31,8 @@ INPUT_DEFAULTS: dict[str, str] = {
     "comment": "true",
     "fail-on-conflict": "true",
     "cache": "true",
+    "recheck-pull-requests": "true",
+    "recheck-limit": "50",
 }
 
 
@@ -61,6 +63,16 @@ def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> 
     return value
 
 
+def _count(environ: Mapping[str, str], name: str) -> int:
+    value = _raw(environ, name)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            f"Input '{name}' is {value!r}, which is not a whole number of at least 1.",
+            f"Use a number such as {INPUT_DEFAULTS[name]}.",
+        )
+    return int(value)
+
+
 def _working_directory(environ: Mapping[str, str]) -> str:
     value = _raw(environ, "working-directory").replace("\\", "/")
     path = PurePosixPath(value)
@@ -88,6 +100,8 @@ class Inputs:
     comment: bool = True
     fail_on_conflict: bool = True
     cache: bool = True
+    recheck_pull_requests: bool = True
+    recheck_limit: int = 50
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Inputs:
@@ -104,6 +118,8 @@ class Inputs:
             comment=_boolean(environ, "comment"),
             fail_on_conflict=_boolean(environ, "fail-on-conflict"),
             cache=_boolean(environ, "cache"),
+            recheck_pull_requests=_boolean(environ, "recheck-pull-requests"),
+            recheck_limit=_count(environ, "recheck-limit"),
         )
 
 

@@ -1,0 +1,128 @@
+"""The recheck's git side: which pull requests a push may have changed, the heads fetched in one
+call, and a pull request judged exactly as its own run judges it."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from migration_ci.activities.recheck_judge import (
+    EVERYTHING,
+    Scope,
+    fetch_heads,
+    judge,
+    project_config,
+    pull_ref,
+    scope_of,
+)
+from migration_ci.cli import main as cli
+from migration_ci.github.api import PullRequest
+from migration_ci.repository import git
+from tests.support.gitrepo import GitRepo, isolated_env, migration
+from tests.test_action_e2e_api import git_logger
+
+
+@pytest.mark.parametrize(
+    ("paths", "scope"),
+    [
+        pytest.param(["README.md", "shop/models.py"], Scope(), id="no migration file"),
+        pytest.param(["shop/migrations/0002_a.py", "shop/migrations/__init__.py",
+                      "src/blog/migrations/0003_b.py"],
+                     Scope(frozenset({"shop/migrations", "src/blog/migrations"})),
+                     id="migrations folders"),
+        pytest.param(["shop/models.py", "shop/apps.py"], EVERYTHING,
+                     id="an app's label may change"),
+        pytest.param(["backend/.migration-ci.yml"], EVERYTHING, id="what is scanned may change"),
+    ],
+)
+def test_scope_of_changed_paths(paths: list[str], scope: Scope) -> None:
+    assert scope_of(paths) == scope
+
+
+SHOP, BLOG = Scope(frozenset({"shop/migrations"})), Scope(frozenset({"blog/migrations"}))
+
+
+@pytest.mark.parametrize(
+    ("push", "pull", "overlaps"),
+    [
+        pytest.param(SHOP, SHOP, True, id="the same folder"),
+        pytest.param(SHOP, BLOG, False, id="another app's folder"),
+        pytest.param(EVERYTHING, BLOG, True, id="a push that changes everything"),
+        pytest.param(SHOP, EVERYTHING, True, id="a pull request that changes everything"),
+        pytest.param(EVERYTHING, Scope(), False, id="a pull request without migrations"),
+    ],
+)
+def test_a_pull_request_is_judged_when_its_scope_overlaps_the_pushs(
+    push: Scope, pull: Scope, overlaps: bool
+) -> None:
+    assert push.overlaps(pull) is overlaps
+
+
+def forked(repo: GitRepo) -> tuple[str, str]:
+    """main and feature each add shop/0002_*; returns (feature, main)."""
+    repo.write("backend/shop/__init__.py", "")
+    repo.write("backend/shop/migrations/__init__.py", "")
+    repo.write("backend/shop/migrations/0001_initial.py", migration())
+    repo.commit("initial")
+    repo.branch("feature")
+    repo.write("backend/shop/migrations/0002_add_sku.py", migration([("shop", "0001_initial")]))
+    feature = repo.commit("add sku")
+    repo.checkout("main")
+    repo.write("backend/shop/migrations/0002_price_index.py",
+               migration([("shop", "0001_initial")]))
+    return feature, repo.commit("price index")
+
+
+def test_a_pull_request_is_judged_as_its_own_run_judges_it(repo: GitRepo) -> None:
+    """The same check document as `migration-ci report --base --head`, and the base commit."""
+    feature, main = forked(repo)
+    verdict = judge(repo.root, project_config(repo.root, "backend"), feature, main, "main",
+                    "backend")
+    out = io.StringIO()
+    code = cli.main(["report", "--format", "json", "--root", str(repo.root / "backend"),
+                     "--base", main, "--head", feature, "--working-directory", "backend"],
+                    stdout=out)
+    assert code == 1
+    own_run = json.loads(out.getvalue())
+    assert verdict.report == {**own_run, "base": {"ref": "main", "sha": main}}
+    assert verdict.base_commits == {"backend/shop/migrations/0002_price_index.py": main}
+    assert verdict.status.description == ("Conflicting migrations in shop: 0002_add_sku vs "
+                                          f"0002_price_index from main {main[:12]}")
+    assert verdict.status.context == "django-migration-ci (backend)"
+
+
+def test_heads_are_fetched_in_one_call_forks_included(
+    tmp_path: Path, repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feature, main = forked(repo)
+    repo.branch("fork-only", feature)
+    repo.write("backend/shop/migrations/0003_tags.py", migration([("shop", "0002_add_sku")]))
+    fork_head = repo.commit("a fork's commit")
+    repo.checkout("main")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.root), str(origin)], check=True,
+                   env=isolated_env())
+    subprocess.run(["git", "-C", str(origin), "branch", "-D", "fork-only"], check=True,
+                   env=isolated_env(), capture_output=True)
+    for number, head in ((1, feature), (2, fork_head), (3, feature)):
+        subprocess.run(["git", "-C", str(origin), "update-ref", f"refs/pull/{number}/head", head],
+                       check=True, env=isolated_env())
+    workspace = tmp_path / "workspace"
+    subprocess.run(["git", "clone", "-q", "--depth=1", "--no-tags", origin.as_uri(),
+                    str(workspace)], check=True, env=isolated_env())
+    environ, log = git_logger(tmp_path)
+    monkeypatch.setenv("PATH", environ["PATH"])
+    pulls = [PullRequest(1, feature, "feature", "acme/shop", "main", main, "acme/shop", "open"),
+             PullRequest(2, fork_head, "tags", "fork/shop", "main", main, "acme/shop", "open"),
+             PullRequest(3, "f" * 40, "moved", "acme/shop", "main", main, "acme/shop", "open")]
+    merge_bases = fetch_heads(workspace, pulls, [main])
+    initial = git.merge_base(repo.root, feature, main)
+    assert merge_bases == {1: initial, 2: initial}  # #3 moved on since it was listed
+    fetches = [argv for argv in map(json.loads, log.read_text().splitlines()) if "fetch" in argv]
+    assert fetches == [["fetch", "-q", "--no-tags", "--depth=50", "origin",
+                        *[f"+refs/pull/{n}/head:{pull_ref(n)}" for n in (1, 2, 3)], main]]
+    assert git.find_commit(workspace, pull_ref(2)) == fork_head
