@@ -12,6 +12,7 @@ import pytest
 
 from migration_ci.activities.recheck_judge import (
     EVERYTHING,
+    Judge,
     Scope,
     fetch_heads,
     judge,
@@ -22,6 +23,8 @@ from migration_ci.activities.recheck_judge import (
 from migration_ci.cli import main as cli
 from migration_ci.github.api import PullRequest
 from migration_ci.repository import git
+from migration_ci.repository.folders import CommitFiles, FolderMerge
+from migration_ci.repository.trees import GitTree, MergedTree
 from tests.support.gitrepo import GitRepo, isolated_env, migration
 from tests.test_action_e2e_api import git_logger
 
@@ -126,3 +129,81 @@ def test_heads_are_fetched_in_one_call_forks_included(
     assert fetches == [["fetch", "-q", "--no-tags", "--depth=50", "origin",
                         *[f"+refs/pull/{n}/head:{pull_ref(n)}" for n in (1, 2, 3)], main]]
     assert git.find_commit(workspace, pull_ref(2)) == fork_head
+
+
+def three_way(repo: GitRepo) -> tuple[str, str, str]:
+    """Every case of the merge rule in shop/migrations, and blog/ beside it; (feature, main,
+    their merge base)."""
+    shop = "shop/migrations"
+    apps = ("from django.apps import AppConfig\n\n\nclass ShopConfig(AppConfig):\n"
+            "    name = 'shop'\n    label = 'store'\n")
+    repo.write("shop/apps.py", apps)
+    repo.write(f"{shop}/__init__.py", "")
+    repo.write(f"{shop}/0001_initial.py", migration())
+    repo.write(f"{shop}/0002_shared.py", migration([("store", "0001_initial")]))
+    repo.write(f"{shop}/0004_gone.py", migration([("store", "0002_shared")]))
+    repo.write("blog/migrations/__init__.py", "")
+    repo.write("blog/migrations/0001_initial.py", migration())
+    base = repo.commit("initial")
+    repo.branch("feature")
+    repo.write(f"{shop}/0003_feat.py", migration([("store", "0002_shared")]))
+    repo.write(f"{shop}/0002_shared.py", migration([("store", "0001_initial")], extra="# f\n"))
+    repo.write("blog/migrations/0002_b.py", migration([("blog", "0001_initial")]))
+    feature = repo.commit("feature")
+    repo.checkout("main")
+    repo.write(f"{shop}/0003_main.py", migration([("store", "0002_shared")]))
+    repo.write(f"{shop}/0001_initial.py", migration(extra="    # main\n"))
+    repo.write(f"{shop}/0002_shared.py", migration([("store", "0001_initial")], extra="# m\n"))
+    repo.remove(f"{shop}/0004_gone.py")
+    repo.write("shop/apps.py", apps + "    verbose_name = 'Shop'\n")
+    return feature, repo.commit("main"), base
+
+
+@pytest.mark.parametrize("derived", [False, True], ids=["listed head", "head from its changes"])
+def test_a_folder_merge_is_the_merged_tree_in_those_folders(repo: GitRepo, derived: bool) -> None:
+    feature, main, merge_base = three_way(repo)
+    files = CommitFiles(repo.root)
+    if derived:
+        files.derive(feature, merge_base, git.diff_trees(repo.root, merge_base, feature))
+    folders = FolderMerge(files, feature, main, merge_base, ["shop/migrations"])
+    with GitTree(repo.root, feature) as head:
+        merged = MergedTree(repo.root, main, head=head)
+        expected = [p for p in merged.list_paths()
+                    if p.startswith("shop/migrations/") or p == "shop/apps.py"]
+        assert folders.list_paths() == expected == [
+            "shop/apps.py", "shop/migrations/0001_initial.py", "shop/migrations/0002_shared.py",
+            "shop/migrations/0003_feat.py", "shop/migrations/0003_main.py",
+            "shop/migrations/__init__.py"]
+        assert folders.read_many(expected) == merged.read_many(expected)
+        assert [folders.side_of(p) for p in expected] == [merged.side_of(p) for p in expected]
+    files.close()
+
+
+def test_the_leaves_of_a_few_apps_are_those_of_the_whole_judgement(repo: GitRepo) -> None:
+    feature, main, merge_base = three_way(repo)
+    judge = Judge(repo.root, ".", "main", main, "")
+    judge.scope_of_pull(feature, merge_base)
+    assert judge.leaves(feature, main, merge_base, frozenset({"shop/migrations"})) == (
+        ("store", (("0003_feat", "branch"), ("0003_main", "base"))),)
+    full = judge.verdict(feature).report["check"]["conflicts"]
+    assert [(c["app_label"], [(leaf["name"], leaf["side"]) for leaf in c["leaves"]])
+            for c in full] == [("store", [("0003_feat", "branch"), ("0003_main", "base")])]
+    judge.close()
+
+
+def test_a_push_that_changes_nothing_for_a_pull_request_is_told_apart(repo: GitRepo) -> None:
+    """main moves twice: a comment in shop's migration, then a new shop leaf."""
+    feature, main = forked(repo)
+    merge_base = git.merge_base(repo.root, feature, main)
+    assert merge_base is not None
+    repo.write("backend/shop/migrations/0001_initial.py", migration(extra="    # tidy\n"))
+    tidy = repo.commit("tidy")
+    repo.write("backend/shop/migrations/0003_more.py",
+               migration([("shop", "0002_price_index")]))
+    more = repo.commit("more")
+    folders = frozenset({"backend/shop/migrations"})
+    for before, after, unchanged in ((main, tidy, True), (tidy, more, False)):
+        judge = Judge(repo.root, "backend", "main", after, before)
+        assert judge.is_unchanged(feature, merge_base, folders) is unchanged
+        assert judge.is_unchanged(feature, merge_base, None) is unchanged
+        judge.close()

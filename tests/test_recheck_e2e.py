@@ -190,7 +190,7 @@ def test_a_push_rechecks_the_open_pull_requests_it_may_have_changed(
             f"changed; they were judged again, merged with `{short}`, statically.") in run.summary
     assert f"| #1 | conflicting migrations in `shop` | set: failure | [comment]" \
            f"({sku['html_url']}) |" in run.summary
-    assert "| #3 | no conflicts | unchanged by this push | — |" in run.summary
+    assert "| #3 | as before the push | unchanged by this push | — |" in run.summary
     assert f"| #4 | no conflicts | set: success | [comment]({resolved['html_url']}) |" \
         in run.summary
     assert "Not judged, as this push changed none of their migrations folders: #5." \
@@ -275,3 +275,23 @@ def test_the_pull_requests_own_run_sets_the_same_context(
     again = run_action(tmp_path, checkout, fake, pull_event(checkout))
     assert again.code == 1, again.stderr + again.stdout
     assert len(fake.statuses[checkout.head_sha]) == 1
+
+
+def test_github_failing_stops_the_writing_and_says_what_was_left(
+    tmp_path: Path, fake: FakeGitHub, pushed: Pushed
+) -> None:
+    """Not the permission: GitHub itself. The rest would fail the same way."""
+    fake.fail("POST", r"/repos/acme/shop/issues/1/comments", 502)
+    run = run_push(tmp_path, pushed, fake)
+    assert run.code == 0, run.stderr + run.stdout
+    warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
+    assert warnings == [
+        "::warning title=django-migration-ci::Stopped writing: GitHub API refused to comment on "
+        "pull request #1: HTTP 502 'Bad Gateway'. GitHub failed; retries are exhausted. Run the "
+        "job again. Left as they were: #1, #2, #4."]
+    assert [fake.latest_status(pushed.heads[n])["state"] for n in (1, 4)] == ["success",
+                                                                             "failure"]
+    # Posted once, looked for, posted again (GitHub may have made it before the 502): no more.
+    assert [(w.method, w.path) for w in fake.writes() + fake.status_writes()] == [
+        ("POST", "/api/v3/repos/acme/shop/issues/1/comments")] * 2
+    assert "| #2 | conflicting migrations in `shop` | not set | not posted |" in run.summary

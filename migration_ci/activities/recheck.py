@@ -10,49 +10,32 @@ pull requests judged, by ``recheck_judge``, statically.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from migration_ci.activities import action, statuses
 from migration_ci.activities.recheck_judge import (
-    Verdict,
-    changed_scope,
+    Judge,
+    Scope,
     fetch_heads,
-    judge,
-    project_config,
+    overlap,
     push_scope,
 )
-from migration_ci.config import Config
-from migration_ci.errors import GitHubError, MigrationCIError
-from migration_ci.github.api import GitHubAPIError, PullRequest
+from migration_ci.activities.recheck_publish import Outcome, Publisher, RecheckPort
+from migration_ci.errors import MigrationCIError
+from migration_ci.github.api import PullRequest
 from migration_ci.github.event import Event
 from migration_ci.github.inputs import Inputs, RunContext
 from migration_ci.github.workflow import Annotation, Workflow
 from migration_ci.report import comment
-from migration_ci.report.status import Status
 
 TITLE = "django-migration-ci"
-
-
-class RecheckPort(action.GitHubPort, Protocol):
-    def list_open_pulls(self, base: str) -> list[PullRequest]: ...
 
 
 @dataclass(frozen=True)
 class Services:
     workflow: Workflow
     connect: Callable[[], RecheckPort]  # the API client; may raise GitHubError
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One line of the recheck's table (Markdown; values from pull requests in code spans)."""
-
-    number: int
-    merged: str
-    status: str = "—"
-    comment: str = "—"
 
 
 def run_recheck(inputs: Inputs, context: RunContext, event: Event, services: Services) -> None:
@@ -96,66 +79,70 @@ class Recheck:
             self.intro = f"No pull request into {comment.code(self.branch)} is open."
             return
         merge_bases = fetch_heads(self.root, pulls, [b for b in (self.after, self.before) if b])
-        affected = [p for p in pulls if p.number in merge_bases and scope.overlaps(
-            changed_scope(self.root, merge_bases[p.number], p.head_sha))]
-        self._say_what_is_left_out(pulls, merge_bases, affected)
-        config = project_config(self.root, self.inputs.working_directory)
-        publisher = Publisher(github, self)
-        for index, pull in enumerate(affected[: self.inputs.recheck_limit]):
-            try:
-                self.outcomes.append(self._recheck(pull, config, publisher))
-            except GitHubError as exc:
-                rest = [p.number for p in affected[index: self.inputs.recheck_limit]]
-                self.warn(f"Stopped rechecking: {exc} Not rechecked: {_numbers(rest)}.")
-                return
-
-    def _recheck(self, pull: PullRequest, config: Config, publisher: Publisher) -> Outcome:
+        judge = Judge(self.root, self.inputs.working_directory, self.branch, self.after,
+                      self.before)
         try:
-            verdict = judge(self.root, config, pull.head_sha, self.after, self.branch,
-                            self.inputs.working_directory)
+            self._recheck_all(github, [p for p in pulls if p.number in merge_bases], scope,
+                              merge_bases, judge)
+        finally:
+            judge.close()
+        self._say_what_is_missing(pulls, merge_bases)
+
+    def _recheck_all(self, github: RecheckPort, pulls: list[PullRequest], scope: Scope,
+                     merge_bases: dict[int, str], judge: Judge) -> None:
+        scopes = {p.number: judge.scope_of_pull(p.head_sha, merge_bases[p.number]) for p in pulls}
+        affected = [p for p in pulls if scope.overlaps(scopes[p.number])]
+        self._say_what_is_left_out(len(pulls), scopes, affected)
+        publisher = Publisher(github, self.inputs, self.context, self.branch, self.after,
+                              self.warn)
+        # One thread makes every request, in order (GitHub: requests serially, a second
+        # between writes); this one judges the next pull requests meanwhile.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="github-api") as api:
+            pending = [self._recheck(pull, merge_bases[pull.number],
+                                     overlap(scope, scopes[pull.number]), judge, publisher, api)
+                       for pull in affected[: self.inputs.recheck_limit]]
+            self.outcomes = [o.result() if isinstance(o, Future) else o for o in pending]
+        if publisher.stopped is not None:
+            self.warn(f"Stopped writing: {publisher.stopped} Left as they were: "
+                      f"{_numbers(publisher.unwritten)}.")
+
+    def _recheck(self, pull: PullRequest, merge_base: str, folders: frozenset[str] | None,
+                 judge: Judge, publisher: Publisher,
+                 api: ThreadPoolExecutor) -> Outcome | Future[Outcome]:
+        if judge.is_unchanged(pull.head_sha, merge_base, folders):
+            return Outcome(pull.number, "as before the push", "unchanged by this push")
+        try:
+            verdict = judge.verdict(pull.head_sha)
         except MigrationCIError as exc:
             return Outcome(pull.number, f"not judged: {comment.code(exc, 500)}")
-        merged = _merged(verdict)
-        if verdict.status.says_the_same(self._previous(pull, config)):
-            return Outcome(pull.number, merged, "unchanged by this push")
-        status, posted = publisher.publish(pull, verdict)
-        return Outcome(pull.number, merged, status, posted)
+        return api.submit(publisher.publish, pull, verdict)
 
-    def _previous(self, pull: PullRequest, config: Config) -> Status | None:
-        """What the pull request earned merged with the branch before the push: when it is
-        what it earns now, this push changed nothing for it and the API is left alone."""
-        if not self.before:
-            return None
-        try:
-            return judge(self.root, config, pull.head_sha, self.before, self.branch,
-                         self.inputs.working_directory).status
-        except MigrationCIError:
-            return None
-
-    def _say_what_is_left_out(self, pulls: list[PullRequest], merge_bases: dict[int, str],
+    def _say_what_is_left_out(self, listed: int, scopes: dict[int, Scope],
                               affected: list[PullRequest]) -> None:
         judged = {p.number for p in affected}
-        unaffected = [p.number for p in pulls if p.number in merge_bases and p.number not in judged]
-        missing = [p.number for p in pulls if p.number not in merge_bases]
+        unaffected = [number for number in scopes if number not in judged]
         over = [p.number for p in affected[self.inputs.recheck_limit:]]
-        self.intro = (f"{len(affected)} of {len(pulls)} open pull requests into "
+        self.intro = (f"{len(affected)} of {listed} open pull requests into "
                       f"{comment.code(self.branch)} change migrations folders this push "
                       f"changed; they were judged again, merged with "
                       f"{comment.code(self.after[:12])}, statically." if affected else
-                      f"None of the {len(pulls)} open pull requests into "
+                      f"None of the {listed} open pull requests into "
                       f"{comment.code(self.branch)} changes a migrations folder this push "
                       "changed: none can have a new conflict.")
         if unaffected:
             self.lines.append(f"Not judged, as this push changed none of their migrations "
                               f"folders: {_numbers(unaffected)}.")
-        if missing:
-            self.lines.append(f"Not judged, as their head moved since they were listed or its "
-                              f"history could not be fetched: {_numbers(missing)}.")
         if over:
             self.warn(f"Rechecked {self.inputs.recheck_limit} of {len(affected)} pull requests; "
                       f"not rechecked, over 'recheck-limit' ({self.inputs.recheck_limit}): "
                       f"{_numbers(over)}. Their status and comment are from their own runs; "
                       "raise 'recheck-limit' to judge more per push.")
+
+    def _say_what_is_missing(self, pulls: list[PullRequest], merge_bases: dict[int, str]) -> None:
+        missing = [p.number for p in pulls if p.number not in merge_bases]
+        if missing:
+            self.lines.append(f"Not judged, as their head moved since they were listed or its "
+                              f"history could not be fetched: {_numbers(missing)}.")
 
     def publish(self) -> None:
         """The job summary and the log (names from pull requests are untrusted)."""
@@ -169,86 +156,6 @@ class Recheck:
         text = "\n\n".join(parts + self.lines) + "\n"
         self.services.workflow.write_summary(text)
         self.services.workflow.print_untrusted(text)
-
-
-class Publisher:
-    """Status and comment of one pull request at a time, through the API. A permission the
-    token lacks is said once and that part is left out for the rest of the run; any other
-    failure (rate limit, GitHub down) stops the recheck."""
-
-    def __init__(self, github: RecheckPort, recheck: Recheck) -> None:
-        self.github, self.recheck = github, recheck
-        self.statuses_allowed, self.comments_allowed = True, recheck.inputs.comment
-
-    def publish(self, pull: PullRequest, verdict: Verdict) -> tuple[str, str]:
-        current = self._read(pull.head_sha, verdict.status.context)
-        if verdict.status.says_the_same(current):
-            return "already said so", "—"
-        # The comment first: a failure after it leaves the status to be set by the next run.
-        posted = self._comment(pull, verdict)
-        return self._write(pull.head_sha, verdict.status), posted
-
-    def _read(self, sha: str, context: str) -> Status | None:
-        if not self.statuses_allowed:
-            return None
-        try:
-            return self.github.get_status(sha, context)
-        except GitHubAPIError as exc:
-            self._refused_status(exc)
-            return None
-
-    def _write(self, sha: str, status: Status) -> str:
-        if not self.statuses_allowed:
-            return "not set"
-        try:
-            self.github.set_status(sha, status, self.recheck.context.run_url)
-        except GitHubAPIError as exc:
-            self._refused_status(exc)
-            return "not set"
-        return f"set: {status.state}"
-
-    def _refused_status(self, exc: GitHubAPIError) -> None:
-        if not statuses.is_permission_error(exc):
-            raise exc
-        self.statuses_allowed = False
-        self.recheck.warn(statuses.status_warning(exc))
-
-    def _comment(self, pull: PullRequest, verdict: Verdict) -> str:
-        if not self.comments_allowed:
-            return "—"
-        recheck = self.recheck
-        try:
-            url = action.sync_comment(self.github, pull.number, verdict.report, recheck.context,
-                                      [recheck_note(recheck.branch, recheck.after, verdict)],
-                                      recheck.inputs.strategy)
-        except GitHubAPIError as exc:
-            if not statuses.is_permission_error(exc):
-                raise
-            self.comments_allowed = False
-            recheck.warn(f"The pull request comment was not posted: {exc}")
-            return "not posted"
-        return f"[comment]({url})" if url else "—"
-
-
-def recheck_note(branch: str, after: str, verdict: Verdict) -> str:
-    """The comment's note: why it changed without a push to the pull request. A commit's full
-    sha is written plainly, for GitHub to link it; every other value is in a code span."""
-    note = (f"The base branch {comment.code(branch)} moved to {comment.code(after[:12])}: this "
-            "pull request was judged again, merged with it, statically (nothing of the pull "
-            "request was checked out or run).")
-    names = {comment.as_text(leaf.get("path")): comment.as_text(leaf.get("name"))
-             for conflict in comment.conflicts(verdict.report)
-             for leaf in map(comment.as_dict, comment.as_list(conflict.get("leaves")))}
-    for path, sha in sorted(verdict.base_commits.items()):
-        note += f" {comment.code(names.get(path, path))} came to {comment.code(branch)} with {sha}."
-    return note
-
-
-def _merged(verdict: Verdict) -> str:
-    apps = comment.conflicted_apps(verdict.report)
-    if not apps:
-        return "no conflicts"
-    return "conflicting migrations in " + ", ".join(comment.code(app) for app in apps)
 
 
 def _numbers(numbers: list[int]) -> str:

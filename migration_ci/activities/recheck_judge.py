@@ -14,13 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from migration_ci.activities import statuses
-from migration_ci.activities.check import analyze
+from migration_ci.activities.check import analyze, in_scanned_paths
 from migration_ci.activities.report import build_document
 from migration_ci.config import CONFIG_FILE, Config, load_config
-from migration_ci.errors import GitError
+from migration_ci.errors import GitError, MigrationCIError
 from migration_ci.github.api import PullRequest
+from migration_ci.graph import scan
+from migration_ci.graph.dag import Graph
+from migration_ci.parsecache import ParseCache, cache_dir
 from migration_ci.report.status import Status, describe
 from migration_ci.repository import git
+from migration_ci.repository.folders import CommitFiles, FolderMerge
 from migration_ci.repository.trees import GitTree, MergedTree
 
 # Commits fetched from each tip, deeper each round, then the whole history: as
@@ -83,10 +87,9 @@ def push_scope(root: Path, before: str, after: str) -> Scope:
 
 
 def find_merge_base(root: Path, head: str, base: str) -> str | None:
-    """The merge base, or None while the fetched history does not reach it."""
+    """The merge base, or None while the fetched history does not reach it (or a commit is
+    not there at all)."""
     try:
-        if not (git.has_commit(root, head) and git.has_commit(root, base)):
-            return None
         return git.merge_base(root, head, base)
     except GitError:
         return None
@@ -146,6 +149,85 @@ def project_config(root: Path, working_directory: str) -> Config:
         return config
     return replace(config, paths=tuple(posixpath.normpath(posixpath.join(working_directory, p))
                                        for p in config.paths))
+
+
+def overlap(push: Scope, pull: Scope) -> frozenset[str] | None:
+    """The migrations folders both changed; None when either changed what every app depends
+    on (an ``apps.py``, the config file)."""
+    return None if push.everything or pull.everything else push.folders & pull.folders
+
+
+Leaves = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+"""Conflicting apps, each with its leaves and the side each came from."""
+
+
+class Judge:
+    """Judges the pull requests of one push: ``after`` the branch's new commit, ``before`` its
+    old one ("" when unknown). The trees, blobs and parsed files are shared by all of them."""
+
+    def __init__(self, root: Path, working_directory: str, branch: str, after: str,
+                 before: str) -> None:
+        self.root, self.working_directory, self.branch = root, working_directory, branch
+        self.after, self.before = after, before
+        self.config = project_config(root, working_directory)
+        self.files = CommitFiles(root)
+        self.cache = ParseCache(cache_dir())
+        self._verdicts: dict[tuple[str, str], Verdict] = {}
+
+    def close(self) -> None:
+        self.files.close()
+        self.cache.save()
+
+    def scope_of_pull(self, head: str, merge_base: str) -> Scope:
+        """What the pull request changed since its merge base with the new base; its files
+        are known from these changes from then on."""
+        changes = git.diff_trees(self.root, merge_base, head)
+        self.files.derive(head, merge_base, changes)
+        return scope_of(changes)
+
+    def verdict(self, head: str, base: str | None = None) -> Verdict:
+        """``head`` merged with the new base (or ``base``), as the pull request's own run
+        judges it: every app, the report document, the status."""
+        key = (head, base or self.after)
+        if key not in self._verdicts:
+            self._verdicts[key] = judge(self.root, self.config, head, key[1], self.branch,
+                                        self.working_directory)
+        return self._verdicts[key]
+
+    def is_unchanged(self, head: str, merge_base: str, folders: frozenset[str] | None) -> bool:
+        """Whether the push left the pull request's verdict as it was, so nothing is written.
+
+        Only the apps whose migrations both changed (``folders``) can have changed: their
+        leaves are compared, merged with the old base and with the new. With ``folders`` None,
+        every app is judged both ways.
+        """
+        if not self.before:
+            return False
+        try:
+            if folders is None:
+                return self.verdict(head).status.says_the_same(
+                    self.verdict(head, self.before).status)
+            old_merge_base = find_merge_base(self.root, head, self.before)
+            return old_merge_base is not None and self.leaves(
+                head, self.after, merge_base, folders) == self.leaves(
+                head, self.before, old_merge_base, folders)
+        except MigrationCIError:
+            return False
+
+    def leaves(self, head: str, base: str, merge_base: str, folders: frozenset[str]) -> Leaves:
+        """The conflicting leaves of the apps in ``folders``, by ``check.analyze``'s steps:
+        an app's leaves depend on its own migrations only (a dependency on another app's
+        migration is an edge between apps), so the other apps are left out."""
+        source = FolderMerge(self.files, head, base, merge_base, folders)
+        paths = [p for p in source.list_paths() if in_scanned_paths(p, self.config.paths)]
+        packages = scan.find_packages(paths, source.read_many, exclude=self.config.exclude,
+                                      label_overrides=self.config.app_labels)
+        specs = scan.load_specs(packages, source.read_many, self.config.auth_user_model,
+                                self.cache)
+        where = {spec.key: spec.path for spec in specs}
+        conflicts = Graph.build(specs, {p.app_label for p in packages}).conflicts()
+        return tuple((app, tuple((name, source.side_of(where[app, name])) for name in names))
+                     for app, names in sorted(conflicts.items()))
 
 
 def judge(root: Path, config: Config, head: str, base: str, branch: str,
