@@ -107,7 +107,8 @@ def fetch_heads(root: Path, pulls: Sequence[PullRequest], bases: Sequence[str]) 
     for depth in FETCH_DEPTHS if git.is_shallow(root) else (None,):
         _fetch(root, [f"+refs/pull/{p.number}/head:{pull_ref(p.number)}" for p in wanted]
                + list(bases), depth)
-        wanted = [p for p in wanted if git.has_commit(root, p.head_sha)]
+        present = git.present_commits(root, [p.head_sha for p in wanted])
+        wanted = [p for p in wanted if p.head_sha in present]
         for pull in wanted:
             merge_base = find_merge_base(root, pull.head_sha, bases[0])
             if merge_base is not None:

@@ -363,6 +363,16 @@ def has_commit(root: Path, sha: str) -> bool:
     return find_commit(root, sha) is not None
 
 
+def present_commits(root: Path, shas: Iterable[str]) -> set[str]:
+    """Which of the commit ``shas`` are here, asked in one ``git cat-file --batch-check``."""
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return set()
+    out = _run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], root,
+               input="".join(f"{sha}\n" for sha in wanted).encode("ascii"))
+    return {line.split()[0] for line in out.splitlines() if line.endswith(" commit")}
+
+
 def commit_parents(root: Path, ref: str) -> list[str]:
     """The parents of a commit that is present (its parents need not be, in a shallow clone)."""
     out = _run(["cat-file", "-p", f"{ref}^{{commit}}"], root)
