@@ -19,7 +19,7 @@ def test_bench_recheck_quick_runs_and_the_second_run_writes_nothing() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "6 apps x 8 migrations, 6 open pull requests, 2 now conflicting"
-    assert lines[1].startswith("  whole step after the push (median of 1)")
+    assert lines[1].startswith("  the recheck after the push (median of 1)")
     assert lines[1].endswith("(11 API requests, 4 writes; 2 statuses now failure)")
     assert lines[2].endswith("(0 writes)")
     assert lines[-2].split() == ["second", "run", "writes", "0", "0", "yes"]
