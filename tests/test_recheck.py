@@ -20,8 +20,10 @@ from migration_ci.activities.recheck_judge import (
     pull_ref,
     scope_of,
 )
+from migration_ci.activities.statuses import find_base_commits
 from migration_ci.cli import main as cli
 from migration_ci.github.api import PullRequest
+from migration_ci.github.event import Event
 from migration_ci.repository import git
 from migration_ci.repository.folders import CommitFiles, FolderMerge
 from migration_ci.repository.trees import GitTree, MergedTree
@@ -207,3 +209,46 @@ def test_a_push_that_changes_nothing_for_a_pull_request_is_told_apart(repo: GitR
         assert judge.is_unchanged(feature, merge_base, folders) is unchanged
         assert judge.is_unchanged(feature, merge_base, None) is unchanged
         judge.close()
+
+
+@pytest.mark.parametrize(
+    ("payload", "branch", "since"),
+    [
+        pytest.param({"ref": "refs/heads/main", "before": "b" * 40, "after": "a" * 40},
+                     "main", "b" * 40, id="a push to a branch"),
+        pytest.param({"ref": "refs/heads/main", "before": "0" * 40, "after": "a" * 40,
+                      "created": True}, "main", "", id="the branch was created"),
+        pytest.param({"ref": "refs/heads/main", "before": "b" * 40, "after": "a" * 40,
+                      "forced": True}, "main", "", id="its history was rewritten"),
+        pytest.param({"ref": "refs/heads/main", "before": "b" * 40, "after": "0" * 40,
+                      "deleted": True}, "", "b" * 40, id="the branch was deleted"),
+        pytest.param({"ref": "refs/tags/v1", "before": "0" * 40, "after": "a" * 40}, "", "",
+                     id="a tag"),
+    ],
+)
+def test_what_a_push_moved(payload: dict[str, object], branch: str, since: str) -> None:
+    event = Event.from_payload("push", payload)
+    assert (event.pushed_branch, event.pushed_from) == (branch, since)
+    assert Event.from_payload("pull_request", payload).pushed_branch == ""
+
+
+def test_the_base_commit_that_added_a_leaf_is_found_from_the_report(repo: GitRepo) -> None:
+    """As a pull request's own run finds it: from the report's head and base."""
+    repo.write("shop/migrations/__init__.py", "")
+    repo.write("shop/migrations/0001_initial.py", migration())
+    repo.commit("initial")
+    repo.branch("feature")
+    repo.write("shop/migrations/0002_a.py", migration([("shop", "0001_initial")]))
+    feature = repo.commit("a")
+    repo.checkout("main")
+    odd = "shop/migrations/:(glob)*.py"  # pathspec magic, if it were not taken literally
+    repo.write(odd, migration([("shop", "0001_initial")]))
+    added = repo.commit("odd")
+    repo.write("README.md", "later\n")
+    main = repo.commit("later")
+    leaves = [{"name": "0002_a", "path": "shop/migrations/0002_a.py", "side": "branch"},
+              {"name": ":(glob)*", "path": odd, "side": "base"}]
+    report = {"base": {"ref": "main", "sha": main}, "head": {"sha": feature},
+              "check": {"conflicts": [{"app_label": "shop", "leaves": leaves}]}}
+    assert find_base_commits(repo.root, report) == {odd: added}
+    assert find_base_commits(repo.root / "shop", {**report, "head": {"sha": "f" * 40}}) == {}
