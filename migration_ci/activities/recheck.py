@@ -54,6 +54,8 @@ def run_recheck(inputs: Inputs, context: RunContext, event: Event, services: Ser
 
 
 class Recheck:
+    """One recheck: what it found, said in the job summary and the log at the end."""
+
     def __init__(self, inputs: Inputs, context: RunContext, event: Event,
                  services: Services) -> None:
         self.inputs, self.context, self.services = inputs, context, services
@@ -82,17 +84,16 @@ class Recheck:
         judge = Judge(self.root, self.inputs.working_directory, self.branch, self.after,
                       self.before)
         try:
-            self._recheck_all(github, [p for p in pulls if p.number in merge_bases], scope,
-                              merge_bases, judge)
+            self._recheck_all(github, pulls, scope, merge_bases, judge)
         finally:
             judge.close()
-        self._say_what_is_missing(pulls, merge_bases)
 
     def _recheck_all(self, github: RecheckPort, pulls: list[PullRequest], scope: Scope,
                      merge_bases: dict[int, str], judge: Judge) -> None:
-        scopes = {p.number: judge.scope_of_pull(p.head_sha, merge_bases[p.number]) for p in pulls}
-        affected = [p for p in pulls if scope.overlaps(scopes[p.number])]
-        self._say_what_is_left_out(len(pulls), scopes, affected)
+        scopes = {p.number: judge.scope_of_pull(p.head_sha, merge_bases[p.number])
+                  for p in pulls if p.number in merge_bases}
+        affected = [p for p in pulls if p.number in scopes and scope.overlaps(scopes[p.number])]
+        self._say_what_is_left_out(pulls, scopes, affected)
         publisher = Publisher(github, self.inputs, self.context, self.branch, self.after,
                               self.warn)
         # One thread makes every request, in order (GitHub: requests serially, a second
@@ -117,32 +118,30 @@ class Recheck:
             return Outcome(pull.number, f"not judged: {comment.code(exc, 500)}")
         return api.submit(publisher.publish, pull, verdict)
 
-    def _say_what_is_left_out(self, listed: int, scopes: dict[int, Scope],
+    def _say_what_is_left_out(self, pulls: list[PullRequest], scopes: dict[int, Scope],
                               affected: list[PullRequest]) -> None:
+        branch, limit = comment.code(self.branch), self.inputs.recheck_limit
+        if affected:
+            self.intro = (f"{len(affected)} of {len(pulls)} open pull requests into {branch} "
+                          "change migrations folders this push changed; they were judged again, "
+                          f"merged with {comment.code(self.after[:12])}, statically.")
+        else:
+            self.intro = (f"None of the {len(pulls)} open pull requests into {branch} changes a "
+                          "migrations folder this push changed: none can have a new conflict.")
         judged = {p.number for p in affected}
         unaffected = [number for number in scopes if number not in judged]
-        over = [p.number for p in affected[self.inputs.recheck_limit:]]
-        self.intro = (f"{len(affected)} of {listed} open pull requests into "
-                      f"{comment.code(self.branch)} change migrations folders this push "
-                      f"changed; they were judged again, merged with "
-                      f"{comment.code(self.after[:12])}, statically." if affected else
-                      f"None of the {listed} open pull requests into "
-                      f"{comment.code(self.branch)} changes a migrations folder this push "
-                      "changed: none can have a new conflict.")
         if unaffected:
             self.lines.append(f"Not judged, as this push changed none of their migrations "
                               f"folders: {_numbers(unaffected)}.")
-        if over:
-            self.warn(f"Rechecked {self.inputs.recheck_limit} of {len(affected)} pull requests; "
-                      f"not rechecked, over 'recheck-limit' ({self.inputs.recheck_limit}): "
-                      f"{_numbers(over)}. Their status and comment are from their own runs; "
-                      "raise 'recheck-limit' to judge more per push.")
-
-    def _say_what_is_missing(self, pulls: list[PullRequest], merge_bases: dict[int, str]) -> None:
-        missing = [p.number for p in pulls if p.number not in merge_bases]
+        missing = [p.number for p in pulls if p.number not in scopes]
         if missing:
             self.lines.append(f"Not judged, as their head moved since they were listed or its "
                               f"history could not be fetched: {_numbers(missing)}.")
+        over = [p.number for p in affected[limit:]]
+        if over:
+            self.warn(f"Rechecked {limit} of {len(affected)} pull requests; not rechecked, over "
+                      f"'recheck-limit' ({limit}): {_numbers(over)}. Their status and comment "
+                      "are from their own runs; raise 'recheck-limit' to judge more per push.")
 
     def publish(self) -> None:
         """The job summary and the log (names from pull requests are untrusted)."""
