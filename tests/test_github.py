@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from migration_ci.activities.statuses import is_permission_error
 from migration_ci.github.api import GitHub, GitHubAPIError
 from migration_ci.report.status import Status
 from tests.fake_github import FakeGitHub, FakeGitHubServer
@@ -171,3 +172,22 @@ def test_a_commit_status_goes_only_to_a_sha(fake: FakeGitHub) -> None:
         client(fake).set_status("../../issues/5", Status("django-migration-ci", "success", ""))
     assert str(excinfo.value) == "'../../issues/5' is not a commit sha. This is a bug; report it."
     assert fake.status_writes() == []
+
+
+def test_a_used_up_rate_limit_is_told_from_a_missing_permission(fake: FakeGitHub) -> None:
+    """GitHub answers 403 for both; a reset beyond the allowed wait is not waited for."""
+    fake.fail("GET", r"/repos/acme/shop/commits/[0-9a-f]+/status", 403,
+              message="API rate limit exceeded for installation ID 1.",
+              headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "4102444800"})
+    with pytest.raises(GitHubAPIError) as excinfo:
+        client(fake, max_wait=0.01).get_status("c" * 40, "django-migration-ci")
+    assert str(excinfo.value) == (
+        "GitHub API refused to read the commit status of cccccccccccc: HTTP 403 'API rate limit "
+        "exceeded for installation ID 1.'. The token's API rate limit is used up and did not "
+        "reset within the wait allowed; run the job again later.")
+    assert (excinfo.value.rate_limited, is_permission_error(excinfo.value)) == (True, False)
+    fake.failures.clear()
+    fake.fail("GET", r"/repos/acme/shop/commits/[0-9a-f]+/status", 403)
+    with pytest.raises(GitHubAPIError) as excinfo:
+        client(fake).get_status("c" * 40, "django-migration-ci")
+    assert (excinfo.value.rate_limited, is_permission_error(excinfo.value)) == (False, True)

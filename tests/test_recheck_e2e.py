@@ -47,6 +47,11 @@ def _pull(author: GitRepo, name: str, start: str, files: dict[str, str]) -> str:
     return head
 
 
+def fork_code(tmp_path: Path) -> str:
+    """Lines a fork puts in its migration: they leave a mark if anything imports the file."""
+    return f"__import__('pathlib').Path({str(tmp_path / 'FORK_CODE_RAN')!r}).touch()\n"
+
+
 def make_push(tmp_path: Path) -> Pushed:
     """main had blog/0002_a (so #4, which adds blog/0002_b, conflicted); the push adds
     shop/0002_price_index (so #1 and the fork's #2, which add shop/0002_*, now conflict) and
@@ -64,7 +69,8 @@ def make_push(tmp_path: Path) -> Pushed:
     dep = {app: migration([(app, "0001_initial")]) for app in ("shop", "blog", "users")}
     heads = {
         1: _pull(author, "sku", initial, {"shop/migrations/0002_add_sku.py": dep["shop"]}),
-        2: _pull(author, "fork-tags", initial, {"shop/migrations/0002_tags.py": dep["shop"]}),
+        2: _pull(author, "fork-tags", initial, {"shop/migrations/0002_tags.py": fork_code(
+            tmp_path) + dep["shop"]}),
         3: _pull(author, "tidy", initial, {"shop/migrations/0001_initial.py":
                                            migration(extra="    initial = True\n\n")}),
         4: _pull(author, "blog-b", blog_leaf, {"blog/migrations/0002_b.py": dep["blog"]}),
@@ -181,6 +187,7 @@ def test_a_push_rechecks_the_open_pull_requests_it_may_have_changed(
             f"`0002_price_index` came to `main` with {pushed.after}.") in sku["body"]
     [fork] = fake.comments[2]
     assert "- `0002_tags` from this pull request" in fork["body"]
+    assert not (tmp_path / "FORK_CODE_RAN").exists()  # judged from git objects, never imported
     [resolved] = fake.comments[4]
     assert resolved["body"].startswith(MARK + "\n\n## Django migrations: resolved ✅")
     assert fake.comments[3] == fake.comments[5] == fake.comments[6] == []
