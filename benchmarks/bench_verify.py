@@ -1,12 +1,17 @@
 """Benchmark: verify against plain ``manage.py migrate`` on an equally fresh SQLite database.
 
-    python benchmarks/bench_verify.py [--medium 20x10] [--large 50x40] [--skip-large]
+    python benchmarks/bench_verify.py [--medium 20x10] [--large 50x40]
+        [--skip-medium] [--skip-large] [--skip-moved]
 
 (a) Medium project: ``verify`` (every migration forward, the model check) against ``migrate``;
     target: the forward pass within 10% of ``migrate``.
 (b) Large project (a branch adding migrations, the base moved on): ``migrate`` of the merged
     tree, then ``verify --base main --cache DIR`` cold (empty cache) and warm; targets: warm
     <= 10 s and >= 15x faster than ``migrate``; cold <= 1.1x ``migrate``.
+(c) Large project, the base moves on by the generator's commit on ``main``: the run on the
+    moved base (``verify --base HEAD``, as on a push) with the previous base's snapshot in the
+    cache, and the same run with an empty cache (the build from zero), one after the other;
+    targets: the first <= 10 s and >= 10x faster than the second.
 
 Each verify is the ``migration-ci verify`` command in its own process, timed from the outside;
 ``migrate`` runs in a copy of the same tree that verify loads (the merged result, with the
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -118,6 +124,41 @@ def bench_large(workdir: Path, size: Size) -> None:
     ])
 
 
+def bench_moved_base(workdir: Path, size: Size) -> None:
+    root = workdir / "moved"
+    generate_project(root, size)
+    previous, empty, cache = workdir / "previous", workdir / "empty", workdir / "chained"
+    checkout(root, f"{BASE_BRANCH}~1")  # the base before the generator's commit on main
+    before, _ = timed_verify(root, "--base", "HEAD", "--cache", str(previous))
+    checkout(root, BASE_BRANCH)
+    shutil.copytree(previous, cache)
+    chained, chained_result = timed_verify(root, "--base", "HEAD", "--cache", str(cache))
+    zero, zero_result = timed_verify(root, "--base", "HEAD", "--cache", str(empty))
+    built_on = chained_result["snapshot"]["chained_from"]
+    if built_on is None or zero_result["snapshot"]["used"]:
+        raise BenchmarkError(f"Unexpected cache use: {chained_result['snapshot']} / "
+                             f"{zero_result['snapshot']}")
+    print(f"(c) {size}, {BASE_BRANCH} moves on by one commit; the run on the moved base")
+    print(f"  previous base, from zero    {before:8.2f} s  (builds the previous snapshot)")
+    print(f"  moved base, from zero       {zero:8.2f} s")
+    print(f"  moved base, on the previous {chained:8.2f} s  {zero / chained:.1f}x faster; "
+          f"{built_on['applied']} migration(s) applied on the snapshot")
+    for label, result in (("from zero", zero_result), ("chained", chained_result)):
+        phases = ", ".join(f"{p['name']} {p['seconds']:.2f}" for p in result["phases"])
+        print(f"  {label} phases: {phases}")
+    print_targets([
+        Target("chained seconds", f"{chained:.2f}", "10.00", chained <= 10),
+        Target("chained speed-up", f"{zero / chained:.1f}x", "10.0x", zero / chained >= 10),
+    ])
+
+
+def checkout(root: Path, ref: str) -> None:
+    proc = subprocess.run(["git", "checkout", "-q", "--detach", ref], cwd=root,
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BenchmarkError(f"git checkout {ref} in {root} failed: {proc.stderr.strip()}")
+
+
 def parse_size(text: str) -> Size:
     apps, _, migrations = text.partition("x")
     return Size(int(apps), int(migrations))
@@ -130,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--large", type=parse_size, default=Size(50, 40))
     parser.add_argument("--skip-medium", action="store_true")
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--skip-moved", action="store_true")
     args = parser.parse_args(args_list)
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as directory:
         try:
@@ -137,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bench_medium(Path(directory), args.medium)
             if not args.skip_large:
                 bench_large(Path(directory), args.large)
+            if not args.skip_moved:
+                bench_moved_base(Path(directory), args.large)
         except BenchmarkError as exc:
             print(exc, file=sys.stderr)
             return 1

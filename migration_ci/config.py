@@ -13,6 +13,8 @@ from typing import Any, Literal, cast
 import yaml
 
 from migration_ci.errors import ConfigError
+from migration_ci.plan.policy import FAIL_ON, FailOn, RiskPolicy, check_rule_ids
+from migration_ci.plan.risk import LEVELS, Level
 
 CONFIG_FILE = ".migration-ci.yml"
 
@@ -33,6 +35,13 @@ class Config:
     base: str | None = None  # base ref for --base
     strategy: Strategy = "merge"
     database_url: str | None = None
+    risk_ignore: tuple[str, ...] = ()  # risk rules not reported
+    risk_levels: Mapping[str, Level] = field(default_factory=dict)  # rule id -> level
+    fail_on: FailOn = "never"  # the risk level that fails plan/report (and the Action)
+
+    @property
+    def risk_policy(self) -> RiskPolicy:
+        return RiskPolicy(frozenset(self.risk_ignore), dict(self.risk_levels), self.fail_on)
 
     def override(self, **values: Any) -> Config:
         """A copy with every value that is not None replaced."""
@@ -90,6 +99,8 @@ def _coerce(key: str, value: object) -> object:
             f"{CONFIG_FILE}: 'app-labels' must map app folders to labels, got {value!r}.",
             "Example: 'app-labels: {src/shop: store}'.",
         )
+    if name in ("risk_ignore", "risk_levels", "fail_on"):
+        return _coerce_risk(key, name, value)
     if name == "strategy" and value not in STRATEGIES:
         raise ConfigError(f"{CONFIG_FILE}: 'strategy' is {value!r}.", "Use one of: merge, rebase.")
     if name == "auth_user_model":
@@ -97,6 +108,28 @@ def _coerce(key: str, value: object) -> object:
     if not isinstance(value, str):
         raise ConfigError(f"{CONFIG_FILE}: {key!r} must be a string, got {value!r}.")
     return cast(object, value)
+
+
+def _coerce_risk(key: str, name: str, value: object) -> object:
+    """``risk-ignore: [rule, ...]``, ``risk-levels: {rule: level}``, ``fail-on: level``."""
+    where = f"{CONFIG_FILE}: {key!r}"
+    if name == "fail_on":
+        if value not in FAIL_ON:
+            raise ConfigError(f"{where} is {value!r}.", f"Use one of: {', '.join(FAIL_ON)}.")
+        return value
+    if name == "risk_ignore":
+        rules = [value] if isinstance(value, str) else value
+        if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+            raise ConfigError(f"{where} must be a list of rule ids, got {value!r}.",
+                              "Example: 'risk-ignore: [add-index]'.")
+        check_rule_ids(rules, where)
+        return tuple(rules)
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and v in LEVELS for k, v in value.items()):
+        raise ConfigError(f"{where} must map rule ids to high, medium or low, got {value!r}.",
+                          "Example: 'risk-levels: {add-index: low}'.")
+    check_rule_ids(value, where)
+    return dict(value)
 
 
 def check_auth_user_model(value: object, where: str) -> None:

@@ -187,6 +187,7 @@ def test_conflict_on_a_depth_1_merge_checkout_posts_one_comment(
         "conflicts": "1", "conflicted-apps": "shop",
         "merge-migrations": "shop/migrations/0003_merge_0002_add_sku_0002_price_index.py",
         "plan-changed": "false", "comment-url": posted["html_url"],
+        "risks": '{"high": 0, "medium": 0, "low": 0, "accepted": 0}',
     }
     assert "## Django migrations: conflicting migrations in 1 app" in run.summary
     assert "::error file=shop/migrations/0002_add_sku.py,line=1,title=Conflicting migration " \
@@ -385,6 +386,7 @@ def test_comment_carries_verify_plan_sql_and_risk_of_a_real_project(
     assert 'ALTER TABLE "shop_product" ADD COLUMN "sku" varchar(32) NULL;' in body
     assert "`shop.0007_add_sku` `Add field sku to product`" in body
     assert run.outputs["plan-changed"] == "true"
+    assert run.outputs["risks"] == '{"high": 0, "medium": 0, "low": 1, "accepted": 0}'
     after = sorted(p.name for p in checkout.workspace.rglob("*") if ".git" not in p.parts)
     assert [n for n in after if n not in before] == ["migration-ci-report.json"]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from migration_ci.databases.snapshots import read_manifest
 from migration_ci.report.comment import marker
 from tests.fake_github import FakeGitHub
 from tests.support.gitrepo import GitRepo, isolated_env, migration
@@ -135,18 +136,31 @@ def test_pull_request_target_trusts_only_the_repository_itself(
 def test_push_to_the_default_branch_builds_the_snapshot_pull_requests_restore(
     tmp_path: Path, fake: FakeGitHub
 ) -> None:
+    """Two pushes to main: the first builds the snapshot from zero, the second (the folder
+    carried over, as the restore step does) builds on it and applies main's new migration."""
     checkout = make_example_checkout(tmp_path)
-    detach_at(checkout, checkout.base_sha)
+    origin = GitRepo.__new__(GitRepo)
+    origin.root = checkout.origin
+    earlier = origin.git("merge-base", checkout.base_sha, checkout.head_sha)
     inputs = {"verify": "true", "settings_module": "bookshop.settings", "cache": "true"}
-    push = {"ref": "refs/heads/main", "after": checkout.base_sha,
-            "repository": {"full_name": "acme/shop"}}
-    run = run_action(tmp_path, checkout, fake, push, event_name="push",
-                     environ={"GITHUB_SHA": checkout.base_sha}, **inputs)
-    assert run.code == 0, run.stderr + run.stdout
-    assert "Base state built from zero: `no snapshot for key " in run.summary
-    assert "### Verify on a fresh database: ✅ passed" in run.summary
-    snapshots = list((checkout.workspace / ".migration-ci-cache").iterdir())
-    assert [p.suffix for p in snapshots] == [".snapshot"]
-    # The push names no earlier commit, so the recheck lists the open pull requests: none.
+    runs = []
+    for sha in (earlier, checkout.base_sha):
+        detach_at(checkout, sha)
+        push = {"ref": "refs/heads/main", "after": sha, "repository": {"full_name": "acme/shop"}}
+        runs.append(run_action(tmp_path, checkout, fake, push, event_name="push",
+                               environ={"GITHUB_SHA": sha}, **inputs))
+    first, second = runs
+    assert first.code == 0, first.stderr + first.stdout
+    assert "Base state built from zero: `no snapshot for key " in first.summary
+    assert "### Verify on a fresh database: ✅ passed" in first.summary
+    assert second.code == 0, second.stderr + second.stdout
+    cache = checkout.workspace / ".migration-ci-cache"
+    assert [p.suffix for p in cache.iterdir() if p.is_file()] == [".snapshot"] * 2
+    by_base = {read_manifest(p)["base"]: p.stem for p in cache.glob("*.snapshot")}
+    old, new = by_base[earlier], by_base[checkout.base_sha]
+    assert (f"Base state built on an earlier snapshot: `no snapshot for key {new}; built on "
+            f"snapshot {old}.snapshot (base {earlier[:12]}): applied 1 migration and saved a "
+            "snapshot`.") in second.summary
+    # The pushes name no earlier commit, so each recheck lists the open pull requests: none.
     assert [r.path for r in fake.requests] == ["/api/v3/repos/acme/shop",
-                                               "/api/v3/repos/acme/shop/pulls"]
+                                               "/api/v3/repos/acme/shop/pulls"] * 2

@@ -202,7 +202,8 @@ def test_any_failure_of_the_comment_is_a_warning_after_the_outputs(tmp_path: Pat
     assert (tmp_path / "output").read_text().splitlines() == [
         "conflicts=1", "conflicted-apps=shop",
         "merge-migrations=shop/migrations/0008_merge_0007_add_sku_0007_price_index.py",
-        "plan-changed=true", "comment-url="]
+        "plan-changed=true", 'risks={"high": 0, "medium": 0, "low": 1, "accepted": 0}',
+        "comment-url="]
     assert summary.startswith("## Django migrations: conflicting migrations in 1 app")
     assert "> `The pull request comment was not posted: unexpected TypeError:" in summary
 

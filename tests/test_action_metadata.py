@@ -26,8 +26,8 @@ OTHER_VALUE = {
     "settings-module": "mysite.settings", "base-ref": "develop",
     "database-url": "postgres://postgres@postgres/db", "install-command": "pip install -e .",
     "fix": "commit", "strategy": "rebase", "verify": "false", "comment": "false",
-    "fail-on-conflict": "false", "cache": "false", "recheck-pull-requests": "false",
-    "recheck-limit": "10",
+    "fail-on-conflict": "false", "cache": "false", "fail-on-risk": "high",
+    "recheck-pull-requests": "false", "recheck-limit": "10",
 }
 
 
@@ -51,7 +51,7 @@ def test_action_yml_matches_the_github_actions_schema() -> None:
 def test_example_workflows_match_the_github_workflows_schema() -> None:
     assert [p.name for p in WORKFLOWS] == [
         "migrations-check.yml", "migrations-comment.yml", "migrations-fix-commit.yml",
-        "migrations.yml"]
+        "migrations-sarif.yml", "migrations.yml"]
     proc = check_jsonschema("vendor.github-workflows", *WORKFLOWS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

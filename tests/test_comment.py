@@ -69,7 +69,8 @@ def test_conflict_comment_has_every_part() -> None:
         "git add -- shop/migrations/0008_merge_0007_add_sku_0007_price_index.py",
         "Database `sqlite 3.40.1`, 1.23 s; forward 1.00 s; backward 0.10 s.",
         "+ shop.0007_add_sku\n+     Add field sku to product\n",
-        "- 🟢 low: `shop.0007_add_sku` `Add field sku to product`: `nullable field`",
+        "- 🟢 low (`new-nullable-field`): `shop.0007_add_sku` `Add field sku to product`:"
+        " `nullable field`",
         "<details><summary>SQL for <code>shop.0007_add_sku</code></summary>",
         "Full report: [job summary](https://x/run/1).",
     ]:
@@ -89,6 +90,32 @@ def test_verify_failure_names_migration_file_operation_error_and_sql() -> None:
     assert headings(body)[0] == "Django migrations: migrations fail on a fresh database"
     assert ("**Failed** (`forward`): migration `shop.0008_x` in `shop/migrations/0008_x.py`, "
             "operation `AddField sku`:\n\n```text\ncolumn \"sku\" already exists\n```") in body
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "line"),
+    [
+        pytest.param({"used": False, "key": "k1", "chained_from": None,
+                      "note": "no snapshot for key k1; built the base state from zero and "
+                              "saved a snapshot"},
+                     "Base state built from zero: `no snapshot for key k1; built the base state "
+                     "from zero and saved a snapshot`.", id="from zero"),
+        pytest.param({"used": True, "key": "k1", "chained_from": None,
+                      "note": "restored from cache"},
+                     "Base state restored from a snapshot: `restored from cache`.", id="restored"),
+        pytest.param({"used": True, "key": "k2", "chained_from": {"key": "k1", "base": "abc",
+                                                                   "applied": 1},
+                      "note": "no snapshot for key k2; built on snapshot k1.snapshot (base "
+                              "abc): applied 1 migration and saved a snapshot"},
+                     "Base state built on an earlier snapshot: `no snapshot for key k2; built on "
+                     "snapshot k1.snapshot (base abc): applied 1 migration and saved a "
+                     "snapshot`.", id="built on an earlier snapshot"),
+    ],
+)
+def test_verify_says_where_the_base_state_came_from(snapshot: dict[str, Any], line: str) -> None:
+    report = sample_report.clean()
+    report["verify"]["snapshot"] = snapshot
+    assert line in comment.render_comment(report).splitlines()
 
 
 def _hostile_report() -> dict[str, Any]:

@@ -53,7 +53,8 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
         pytest.param(
             "bsae: main\n",
             ".migration-ci.yml: unknown key 'bsae'. Known keys: app-labels, auth-user-model, "
-            "base, database-url, exclude, paths, project-dir, settings, strategy.",
+            "base, database-url, exclude, fail-on, paths, project-dir, risk-ignore, "
+            "risk-levels, settings, strategy.",
             id="unknown key",
         ),
         pytest.param(

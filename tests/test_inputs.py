@@ -24,6 +24,7 @@ def test_reads_hyphenated_names_as_the_runner_passes_them() -> None:
         "INPUT_COMMENT": "False",
         "INPUT_FAIL-ON-CONFLICT": "no",
         "INPUT_CACHE": "0",
+        "INPUT_FAIL-ON-RISK": "Medium",
         "INPUT_RECHECK-PULL-REQUESTS": "off",
         "INPUT_RECHECK-LIMIT": "7",
     }
@@ -31,7 +32,7 @@ def test_reads_hyphenated_names_as_the_runner_passes_them() -> None:
         github_token="ghs_secret", working_directory="backend", settings_module="proj.settings",
         base_ref="develop", database_url="postgres://u:pw@postgres/db",
         install_command="pip install -r requirements.txt", fix="commit", strategy="rebase",
-        verify=False, comment=False, fail_on_conflict=False, cache=False,
+        verify=False, comment=False, fail_on_conflict=False, cache=False, fail_on_risk="medium",
         recheck_pull_requests=False, recheck_limit=7,
     )
 

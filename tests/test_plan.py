@@ -16,6 +16,7 @@ ADD_SKU_FACTS = {
     "field": "sku", "table_exists": True, "managed": True, "before": None,
     "after": {"null": False, "default": False, "db_default": False, "unique": False,
               "db_index": False, "db_type": "varchar(20)"},
+    "statements": ['ALTER TABLE "shop_product" ADD COLUMN "sku" varchar(20) NOT NULL;'],
 }
 COLLECTED: dict[str, Any] = {
     "vendor": "postgresql",
@@ -24,6 +25,7 @@ COLLECTED: dict[str, Any] = {
          "backwards": False, "atomic": True,
          "operations": [{"description": "Add field sku to product", "irreversible": False,
                          "facts": ADD_SKU_FACTS}],
+         "operation_lines": [12], "ignores": [],
          "sql": 'BEGIN;\nALTER TABLE "shop_product" ADD COLUMN "sku" varchar(20);\nCOMMIT;',
          "sql_error": None},
         {"app_label": "billing", "name": "0002_fill", "path": "billing/migrations/0002_fill.py",
@@ -67,18 +69,22 @@ def test_operations_without_facts_have_no_risk() -> None:
 def test_json_part_has_the_documented_keys() -> None:
     document = json.loads(render_json(build_plan(COLLECTED)))
     assert document["vendor"] == "postgresql"
+    assert document["fail_on"] == "never"
+    assert document["risks"] == {"high": 0, "medium": 2, "low": 0, "accepted": 0}
     first = document["entries"][0]
     assert first == {
         "app_label": "shop", "name": "0007_add_sku", "status": "new",
         "path": "shop/migrations/0007_add_sku.py",
         "operations": [{
-            "description": "Add field sku to product", "kind": "AddField", "irreversible": False,
+            "description": "Add field sku to product", "kind": "AddField", "line": 12,
+            "irreversible": False,
             "risk": {
                 "level": "medium", "rule": "add-field-not-null-no-default",
-                "reason": "Adding a NOT NULL column without a default fails on a table that "
-                          "has rows.",
+                "reason": "Adds a NOT NULL column without a default: the migration fails on a "
+                          "table that has rows.",
                 "safer": "Add it with null=True (or a db_default), backfill, then make it "
                          "NOT NULL.",
+                "accepted": None,
             },
         }],
         "sql": COLLECTED["migrations"][0]["sql"],
@@ -97,11 +103,12 @@ def test_text_reads_like_migrate_plan_with_markers() -> None:
         "- billing.0001_gone  (on base, missing here: may already be applied in production)\n"
         "- shop.0006_old  (on base, missing here: may already be applied in production)\n"
         "+ shop.0007_add_sku\n"
-        "    Add field sku to product  [MEDIUM risk]\n"
-        "      Adding a NOT NULL column without a default fails on a table that has rows."
-        " Safer: Add it with null=True (or a db_default), backfill, then make it NOT NULL.\n"
+        "    Add field sku to product  [MEDIUM risk: add-field-not-null-no-default]\n"
+        "      Adds a NOT NULL column without a default: the migration fails on a table that has"
+        " rows. Safer: Add it with null=True (or a db_default), backfill, then make it NOT"
+        " NULL.\n"
         "+ billing.0002_fill\n"
-        "    Raw Python operation -> Fill.  [MEDIUM risk] [IRREVERSIBLE]\n"
+        "    Raw Python operation -> Fill.  [MEDIUM risk: run-python-no-reverse] [IRREVERSIBLE]\n"
         "      This migration cannot be rolled back: RunPython has no reverse_code."
         " Safer: Pass reverse_code (migrations.RunPython.noop if nothing needs undoing).\n"
     )
@@ -128,17 +135,18 @@ def test_markdown_flags_gone_migrations_above_the_diff() -> None:
         "- billing.0001_gone  (on base, missing here: may already be applied in production)\n"
         "- shop.0006_old  (on base, missing here: may already be applied in production)\n"
         "+ shop.0007_add_sku\n"
-        "+     Add field sku to product  [MEDIUM risk]\n"
+        "+     Add field sku to product  [MEDIUM risk: add-field-not-null-no-default]\n"
         "+ billing.0002_fill\n"
-        "+     Raw Python operation -> Fill.  [MEDIUM risk] [IRREVERSIBLE]\n"
+        "+     Raw Python operation -> Fill.  [MEDIUM risk: run-python-no-reverse] [IRREVERSIBLE]\n"
         "```\n\n"
         "Risk levels:\n\n"
-        "- 🟠 medium: `shop.0007_add_sku` `Add field sku to product`: Adding a NOT NULL column"
-        " without a default fails on a table that has rows. Safer: Add it with null=True"
-        " (or a db_default), backfill, then make it NOT NULL.\n"
-        "- 🟠 medium: `billing.0002_fill` `Raw Python operation -> Fill.`: This migration cannot"
-        " be rolled back: RunPython has no reverse_code. Safer: Pass reverse_code"
-        " (migrations.RunPython.noop if nothing needs undoing).\n"
+        "- 🟠 medium (`add-field-not-null-no-default`): `shop.0007_add_sku` `Add field sku to"
+        " product`: Adds a NOT NULL column without a default: the migration fails on a table"
+        " that has rows. Safer: Add it with null=True (or a db_default), backfill, then make it"
+        " NOT NULL.\n"
+        "- 🟠 medium (`run-python-no-reverse`): `billing.0002_fill` `Raw Python operation ->"
+        " Fill.`: This migration cannot be rolled back: RunPython has no reverse_code. Safer:"
+        " Pass reverse_code (migrations.RunPython.noop if nothing needs undoing).\n"
     )
 
 
@@ -174,8 +182,8 @@ def test_markdown_cannot_be_broken_by_names_or_sql(sql: str, fence: str) -> None
     assert f"{fence}sql\n{sql}\n{fence}\n" in markdown
     assert "<summary>SQL for <code>&lt;b&gt;shop.0001_x</code></summary>" in markdown
     assert "````diff\n+ <b>shop.0001_x\n+     Raw SQL operation -> ```</details>" in markdown
-    assert "- 🔴 high: `<b>shop.0001_x` ````Raw SQL operation -> ```</details>````: r. Safer: s." \
-        in markdown
+    assert ("- 🔴 high (`run-sql-destructive`): `<b>shop.0001_x` ````Raw SQL operation -> "
+            "```</details>````: r. Safer: s.") in markdown
 
 
 def test_markdown_of_an_empty_plan_says_so() -> None:
@@ -194,7 +202,7 @@ def test_text_can_show_sql_and_why_some_is_missing() -> None:
     text = render_text(plan, sql=True)
     assert text.endswith(
         "+ billing.0002_fill\n"
-        "    Raw Python operation -> Fill.  [MEDIUM risk] [IRREVERSIBLE]\n"
+        "    Raw Python operation -> Fill.  [MEDIUM risk: run-python-no-reverse] [IRREVERSIBLE]\n"
         "      This migration cannot be rolled back: RunPython has no reverse_code."
         " Safer: Pass reverse_code (migrations.RunPython.noop if nothing needs undoing).\n"
         "    | BEGIN;\n    | --\n    | -- Raw Python operation\n    | --\n"

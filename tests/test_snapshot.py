@@ -9,10 +9,8 @@ introspection.
 from __future__ import annotations
 
 import os
-import secrets
 import sqlite3
 import stat
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,111 +18,37 @@ from typing import Any
 
 import pytest
 
-from migration_ci.activities.snapshot import BaseState
-from migration_ci.activities.verify import VerifyResult, verify
+from migration_ci.activities.verify import VerifyResult
 from migration_ci.databases.snapshots import SnapshotStore, SnapshotUnusable
-from migration_ci.databases.throwaway import DatabaseChoice, DatabaseInfo
-from migration_ci.project.session import ProjectSpec
-from tests.support.djangoproj import (
-    CREATE_PRODUCT,
-    PRODUCT_MODELS,
-    DjangoProject,
-    Engine,
-    engine_params,
+from migration_ci.databases.throwaway import DatabaseInfo
+from tests.support.basestate import (
+    ADD_PRICE,
+    ADD_SKU,
+    BAD_SQL,
+    PRICE,
+    SKU,
+    SQLITE,
+    SQLITE_INFO,
+    Scenario,
+    outcome,
+    phase_names,
+    restored,
+    three_runs,
+    use_private_tmp,
 )
-from tests.support.gitrepo import GitRepo
+from tests.support.djangoproj import PRODUCT_MODELS, DjangoProject, Engine, engine_params
 
 on_every_engine = pytest.mark.parametrize("engine", engine_params())
-SQLITE = Engine("sqlite", None)
-SQLITE_INFO = DatabaseInfo("sqlite", "3.40.1")
-
-ADD_SKU = """\
-        migrations.AddField("product", "sku", models.CharField(max_length=10, default="")),
-"""
-ADD_PRICE = """\
-        migrations.AddField("product", "price", models.IntegerField(default=0, db_index=True)),
-"""
-BAD_SQL = """\
-        migrations.RunSQL("UPDATE no_such_table SET x = 1", migrations.RunSQL.noop),
-"""
-SKU = '    sku = models.CharField(max_length=10, default="")\n'
-PRICE = "    price = models.IntegerField(default=0, db_index=True)\n"
-
-
-class Scenario:
-    """A git repository holding a Django project: ``main`` is the base, ``feature`` the branch."""
-
-    def __init__(
-        self, root: Path, *, base: Callable[[DjangoProject], None] | None = None
-    ) -> None:
-        self.repo = GitRepo(root / "repo")
-        self.project = DjangoProject(self.repo.root)
-        self.cache = root / "cache"
-        # One database name for every run: server errors quote it.
-        self.run_id = secrets.token_hex(4)
-        self.project.add_app("shop", PRODUCT_MODELS + SKU)
-        self.project.add_migration("shop", "0001_initial", ops=CREATE_PRODUCT)
-        self.project.add_migration("shop", "0002_sku", deps=[("shop", "0001_initial")],
-                                   ops=ADD_SKU)
-        if base is not None:
-            base(self.project)
-        self.repo.commit("base")
-        self.repo.branch("feature")
-
-    def add_price(self, ops: str = ADD_PRICE, after: str = "0002_sku") -> None:
-        self.project.add_migration("shop", "0003_price", deps=[("shop", after)], ops=ops)
-        self.project.set_models("shop", PRODUCT_MODELS + SKU + PRICE)
-        self.repo.commit("price")
-
-    def verify(self, engine: Engine, *, cache: bool = True, **kwargs: Any) -> VerifyResult:
-        spec = ProjectSpec.from_options(settings=None, project_dir=self.repo.root, environ={})
-        kwargs.setdefault("new_migrations", [("shop", "0003_price")])
-        return verify(
-            spec, database=DatabaseChoice(url=engine.url), run_id=self.run_id,
-            base=BaseState.from_ref(self.repo.root, "main"),
-            cache_dir=self.cache if cache else None, describe_schema=True, **kwargs,
-        )
-
-    def snapshots(self) -> list[Path]:
-        return sorted(self.cache.glob("*.snapshot")) if self.cache.exists() else []
 
 
 @pytest.fixture
 def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "tmp"
-    directory.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(directory))
-    return tmp_path
+    return use_private_tmp(tmp_path, monkeypatch)
 
 
 @pytest.fixture
 def scenario(private_tmp: Path) -> Scenario:
     return Scenario(private_tmp)
-
-
-def outcome(result: VerifyResult) -> tuple[Any, ...]:
-    """What must not differ between a warm, a cold and a full run."""
-    failure = result.failure
-    return (
-        result.ok,
-        None if failure is None else (failure.app_label, failure.name, failure.operation,
-                                      failure.error, failure.sql, failure.direction),
-        result.irreversible, result.missing_changes, result.schema,
-    )
-
-
-def phase_names(result: VerifyResult) -> list[str]:
-    return [p.name for p in result.phases]
-
-
-def three_runs(scenario: Scenario, engine: Engine, **kwargs: Any) -> list[VerifyResult]:
-    """Full fresh run, then cold, then warm; the first and last outcomes equal the middle."""
-    full = scenario.verify(engine, cache=False, **kwargs)
-    cold = scenario.verify(engine, **kwargs)
-    warm = scenario.verify(engine, **kwargs)
-    assert outcome(cold) == outcome(full)
-    assert outcome(warm) == outcome(full)
-    return [full, cold, warm]
 
 
 @pytest.mark.slow
@@ -138,13 +62,15 @@ def test_warm_run_restores_the_base_and_applies_only_the_branch(
     assert full.snapshot == {
         "used": False, "key": None,
         "note": "no snapshot cache (--cache DIR not given, or --no-cache); verified from zero",
+        "chained_from": None,
     }
     key = cold.snapshot["key"] if cold.snapshot else None
     assert cold.snapshot == {
         "used": False, "key": key,
         "note": f"no snapshot for key {key}; built the base state from zero and saved a snapshot",
+        "chained_from": None,
     }
-    assert warm.snapshot == {"used": True, "key": key, "note": "restored from cache"}
+    assert warm.snapshot == restored(key)
     assert [m.name for m in warm.migrations] == ["0003_price"]
     assert [m.name for m in cold.migrations] == ["0001_initial", "0002_sku", "0003_price"]
     assert "build_base" in phase_names(cold) and "save_snapshot" in phase_names(cold)
@@ -182,6 +108,7 @@ def test_branch_deleting_a_base_migration_is_verified_from_zero(scenario: Scenar
         "used": False, "key": None,
         "note": "no snapshot: this branch changes or deletes base migration files "
                 "(shop/migrations/0002_sku.py); verified from zero",
+        "chained_from": None,
     }
 
 
@@ -203,13 +130,19 @@ def test_branch_migration_running_before_the_base_is_verified_from_zero(
         "used": False, "key": None,
         "note": "no snapshot: migration shop.0003_price of this branch runs before base "
                 "migration shop.0002_sku; verified from zero",
+        "chained_from": None,
     }
 
 
 @pytest.mark.slow
-def test_base_moving_on_changes_the_key(scenario: Scenario) -> None:
+def test_pull_request_on_a_moved_base_builds_on_the_previous_snapshot(
+    scenario: Scenario,
+) -> None:
+    """The base moved on before any run saved its snapshot: the pull request's run restores
+    the previous base's snapshot, applies the base's new migration, and saves the new one."""
     scenario.add_price()
     first = scenario.verify(SQLITE)
+    old_sha = scenario.sha()
     scenario.repo.checkout("main")
     scenario.project.add_migration("shop", "0003_code", deps=[("shop", "0002_sku")], ops="""\
         migrations.AddField("product", "code", models.IntegerField(null=True)),
@@ -224,9 +157,19 @@ def test_base_moving_on_changes_the_key(scenario: Scenario) -> None:
     new = [("shop", "0003_price"), ("shop", "0004_merge")]
     _full, cold, warm = three_runs(scenario, SQLITE, new_migrations=new)
     assert first.snapshot is not None and cold.snapshot is not None
-    assert cold.snapshot["key"] != first.snapshot["key"]
-    assert not cold.snapshot["used"] and warm.snapshot == {
-        "used": True, "key": cold.snapshot["key"], "note": "restored from cache"}
+    old, key = first.snapshot["key"], cold.snapshot["key"]
+    assert key != old
+    assert cold.snapshot == {
+        "used": True, "key": key,
+        "note": f"no snapshot for key {key}; built on snapshot {old}.snapshot (base "
+                f"{old_sha[:12]}): applied 1 migration and saved a snapshot",
+        "chained_from": {"key": old, "base": old_sha, "applied": 1},
+    }
+    assert [m.name for m in cold.migrations] == ["0003_code", "0003_price", "0004_merge"]
+    assert phase_names(cold)[:7] == [
+        "prepare", "load_project", "snapshot_key", "snapshot_link", "restore_base",
+        "build_base", "save_snapshot"]
+    assert warm.snapshot == restored(key)
     assert len(scenario.snapshots()) == 2
 
 
@@ -270,9 +213,9 @@ def test_full_run_does_not_read_the_cache_but_refreshes_it(scenario: Scenario) -
         "used": False, "key": cold.snapshot["key"],
         "note": "--full: the cache was not read; built the base state from zero and saved "
                 "a snapshot",
+        "chained_from": None,
     }
-    assert scenario.verify(SQLITE).snapshot == {
-        "used": True, "key": cold.snapshot["key"], "note": "restored from cache"}
+    assert scenario.verify(SQLITE).snapshot == restored(cold.snapshot["key"])
 
 
 @pytest.mark.slow
@@ -330,15 +273,21 @@ def column_type(result: VerifyResult, table: str, column: str) -> str:
     return str(found)
 
 
-def assert_rebuilt(warm: VerifyResult, full: VerifyResult, old_key: str) -> None:
-    """The key changed: the snapshot of the old key is not used, the base is built again."""
+def assert_rebuilt(
+    scenario: Scenario, warm: VerifyResult, full: VerifyResult, old_key: str, reason: str
+) -> None:
+    """The key changed: the snapshot of the old key is neither restored nor built on (it
+    holds the same migrations, but ``reason``), and the base is built again from zero."""
     assert outcome(warm) == outcome(full)
     assert warm.snapshot is not None
     key = warm.snapshot["key"]
     assert key != old_key
     assert warm.snapshot == {
         "used": False, "key": key,
-        "note": f"no snapshot for key {key}; built the base state from zero and saved a snapshot",
+        "note": f"no snapshot for key {key}; snapshot {old_key}.snapshot (base "
+                f"{scenario.sha()[:12]}) cannot be built on: {reason}; built the base state "
+                "from zero and saved a snapshot",
+        "chained_from": None,
     }
 
 
@@ -353,14 +302,14 @@ def test_base_class_of_a_field_in_another_module_is_in_the_key(private_tmp: Path
     assert column_type(first, "shop_product", "amount") == "varchar(10)"
     scenario.project.write("shop/utils.py", "ANSWER = 43\n")  # imported by no base code
     scenario.repo.commit("unrelated module")
-    assert scenario.verify(SQLITE).snapshot == {
-        "used": True, "key": first.snapshot["key"], "note": "restored from cache"}
+    assert scenario.verify(SQLITE).snapshot == restored(first.snapshot["key"])
     scenario.project.write("shop/basefield.py", FIELD_BASE.format(db_type="integer"))
     scenario.repo.commit("base class changes the column type")
     full = scenario.verify(SQLITE, cache=False)
     warm = scenario.verify(SQLITE)
     assert column_type(full, "shop_product", "amount") == "INTEGER"
-    assert_rebuilt(warm, full, first.snapshot["key"])
+    assert_rebuilt(scenario, warm, full, first.snapshot["key"],
+                   "project code its base state depends on changed: shop/basefield.py")
 
 
 ROUTER = """\
@@ -387,15 +336,19 @@ def router_changed(project: DjangoProject) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("base", "branch"),
+    ("base", "branch", "reason"),
     [
-        pytest.param(None, router_added, id="branch adds a router to the settings"),
-        pytest.param(router_in_base, router_changed, id="branch changes the router's module"),
+        pytest.param(None, router_added, "settings that shape the schema differ: "
+                     "DATABASE_ROUTERS, DATABASE_ROUTERS classes",
+                     id="branch adds a router to the settings"),
+        pytest.param(router_in_base, router_changed,
+                     "project code its base state depends on changed: routers.py",
+                     id="branch changes the router's module"),
     ],
 )
 def test_database_routers_are_in_the_key(
     private_tmp: Path, base: Callable[[DjangoProject], None] | None,
-    branch: Callable[[DjangoProject], None],
+    branch: Callable[[DjangoProject], None], reason: str,
 ) -> None:
     """A router that keeps the app off the database: a fresh run creates none of its tables."""
     scenario = Scenario(private_tmp, base=base)
@@ -407,7 +360,7 @@ def test_database_routers_are_in_the_key(
     full = scenario.verify(SQLITE, cache=False)
     warm = scenario.verify(SQLITE)
     assert "shop_product" not in (full.schema or {})["tables"]
-    assert_rebuilt(warm, full, first.snapshot["key"])
+    assert_rebuilt(scenario, warm, full, first.snapshot["key"], reason)
 
 
 @pytest.mark.slow
@@ -431,7 +384,9 @@ def test_setting_read_by_a_base_migration_is_in_the_key(private_tmp: Path) -> No
     full = scenario.verify(SQLITE, cache=False)
     warm = scenario.verify(SQLITE)
     assert column_type(full, "shop_product", "sku") == "varchar(20)"
-    assert_rebuilt(warm, full, first.snapshot["key"])
+    assert_rebuilt(scenario, warm, full, first.snapshot["key"],
+                   "the operations of its migration shop.0002_sku differ as loaded (a value "
+                   "read from the settings or the environment)")
 
 
 # --- The store on its own. ---

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from migration_ci.activities import statuses
+from migration_ci.activities.action_risks import failing_risks, risk_annotations, risk_counts
+from migration_ci.activities.action_risks import repo_path as repo_path  # fix: commit uses it
 from migration_ci.errors import (
     EXIT_BAD_INPUT,
     EXIT_FINDINGS,
@@ -136,6 +138,8 @@ def exit_code(inputs: Inputs, report: Mapping[str, Any]) -> int:
         return EXIT_FINDINGS
     if inputs.fail_on_conflict and comment.conflicts(report):
         return EXIT_FINDINGS
+    if failing_risks(inputs, report):
+        return EXIT_FINDINGS
     return EXIT_OK
 
 
@@ -149,16 +153,8 @@ def outputs(report: Mapping[str, Any], comment_url: str) -> dict[str, str]:
         "merge-migrations": "\n".join(p for p in merges if p),
         "plan-changed": "true" if comment.as_list(plan.get("entries")) else "false",
         "comment-url": comment_url,
+        "risks": json.dumps(risk_counts(report)),
     }
-
-
-def repo_path(working_directory: str, path: object) -> str:
-    """A report path relative to the repository root: the check's paths already are, a path
-    relative to the project (working directory) gets its prefix."""
-    text = comment.as_text(path)
-    if working_directory == "." or text.startswith(working_directory + "/"):
-        return text
-    return f"{working_directory}/{text}"
 
 
 def find_annotations(report: Mapping[str, Any], working_directory: str) -> list[Annotation]:
@@ -189,6 +185,8 @@ def publish(inputs: Inputs, context: RunContext, report: dict[str, Any], notes: 
                                      strategy=inputs.strategy)
     workflow.write_summary(summary)
     for annotation in find_annotations(report, inputs.working_directory):
+        workflow.annotate(annotation)
+    for annotation in risk_annotations(inputs, report):
         workflow.annotate(annotation)
     workflow.print_untrusted(summary)
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 from migration_ci.activities.merged import MergedState, loaded_project
 from migration_ci.activities.verify import prepared_project, resolve_database
 from migration_ci.databases.throwaway import DatabaseChoice, throwaway_database
+from migration_ci.plan.policy import NO_POLICY, RiskPolicy
 from migration_ci.plan.records import Plan, build_plan
 from migration_ci.project.session import ProjectSpec, WorkerDatabase, WorkerSession
 
 
-def run_plan(project: ProjectSpec, database: DatabaseChoice, state: MergedState) -> Plan:
-    """What this branch runs on a database at the base state (no migrate needed)."""
+def run_plan(
+    project: ProjectSpec, database: DatabaseChoice, state: MergedState,
+    policy: RiskPolicy = NO_POLICY,
+) -> Plan:
+    """What this branch runs on a database at the base state (no migrate needed), its risks
+    judged under the project's ``policy``."""
     assert state.base_keys is not None, "the plan needs a base"
     payload = {
         "base_applied": sorted(map(list, state.base_keys)),
@@ -29,4 +34,4 @@ def run_plan(project: ProjectSpec, database: DatabaseChoice, state: MergedState)
                 resolved.alias, db.name, db.settings if resolved.from_url else None
             )
             collected = session.call("plan", payload, database=target)
-    return build_plan(collected, gone_paths=state.base_paths)
+    return build_plan(collected, gone_paths=state.base_paths, policy=policy)

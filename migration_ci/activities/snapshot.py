@@ -1,9 +1,9 @@
 """Base-state snapshots: a database at the base's migrations, kept as one file per key.
 
 A snapshot is the throwaway database right after the base's migrations were applied to it
-from zero; it holds only what those migrations created (the project's configured database is
-never connected to). It is used only when the result cannot differ from building the base
-state again:
+(from zero, or on a snapshot of an earlier base); it holds only what those migrations created
+(the project's configured database is never connected to). It is used only when the result
+cannot differ from building the base state from zero:
 
 - the key covers the base's migration files (paths and git blob ids), the migration files of
   apps outside the project (e.g. installed packages), the base's operations as Django
@@ -11,38 +11,43 @@ state again:
   every project module their code comes from (see ``worker.codewalk.find_imported``), the
   database routers, the Django version, the database vendor and server version, the settings
   that shape the schema, and this tool's version and format (``worker.snapshot_facts`` reads
-  what needs Django);
+  what needs Django; ``activities.snapshot_link`` holds the parts);
 - every base migration file must be on this branch unchanged, and no migration of this
   branch may run before a base migration (``run_before``, ``__latest__``);
 - the file must read back whole: magic line, manifest, length and SHA-256 of the payload.
 
-Anything else falls back to building the base state from zero, and the result says why.
-The files themselves are ``databases.snapshots``.
+With no snapshot for the key, the newest snapshot of an earlier base that the base can be
+built on (``activities.snapshot_link``) is restored and only what the base added is applied.
+Anything else builds the base state from zero, and the result says why. The files themselves
+are ``databases.snapshots``; the builds ``activities.snapshot_build``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migration_ci import __version__
-from migration_ci.databases.snapshots import FORMAT, SnapshotStore, SnapshotUnusable
-from migration_ci.databases.throwaway import (
-    DatabaseInfo,
-    ThrowawayDatabase,
-    dump_database,
-    reset_database,
-    restore_database,
+from migration_ci.activities.snapshot_build import (
+    BaseBuild,
+    BaseStep,
+    SnapshotOutcome,
+    build_from_zero,
+    build_on_link,
+    phase,
 )
+from migration_ci.activities.snapshot_link import BaseParts, find_links
+from migration_ci.databases.snapshots import SnapshotStore, SnapshotUnusable
+from migration_ci.databases.throwaway import ThrowawayDatabase, reset_database, restore_database
 from migration_ci.errors import DatabaseError
 from migration_ci.project.session import WorkerDatabase, WorkerSession
 from migration_ci.repository import git
 from migration_ci.repository.trees import blob_id
+
+LINKS_TRIED = 3
+"""Snapshots of earlier bases tried at most (each costs a look at the project, and a restore)."""
 
 
 @dataclass(frozen=True)
@@ -60,40 +65,6 @@ class BaseState:
         repo = git.toplevel(root)
         prefix = None if project_dir is None else project_prefix(repo, project_dir)
         return cls(repo, git.resolve_commit(root, ref), prefix)
-
-
-@dataclass(frozen=True)
-class SnapshotOutcome:
-    """The report's ``snapshot`` part: whether the base state came from a snapshot, and why."""
-
-    used: bool
-    key: str | None
-    note: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"used": self.used, "key": self.key, "note": self.note}
-
-
-def compute_key(parts: Mapping[str, Any]) -> str:
-    canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
-
-
-def key_parts(
-    facts: Mapping[str, Any], base_files: Mapping[str, str], info: DatabaseInfo
-) -> dict[str, Any]:
-    """Everything the base state depends on (``facts``: ``worker.snapshot_facts.worker_facts``)."""
-    return {
-        "format": FORMAT,
-        "tool": __version__,
-        "django": facts["django"],
-        "database": info.to_dict(),
-        "settings": facts["settings"],
-        "base_files": dict(sorted(base_files.items())),
-        "external": facts["external"],
-        "imported": facts["imported"],
-        "operations": facts["operations"],
-    }
 
 
 def find_base_files(
@@ -144,16 +115,6 @@ def find_changed_files(project_dir: Path, base_files: Mapping[str, str]) -> list
     return changed
 
 
-@dataclass(frozen=True)
-class BaseStep:
-    """How the throwaway database reached the base state (or stayed empty, ``outcome.used``
-    False and no ``built``), the phases it took, and the base build's worker answer."""
-
-    outcome: SnapshotOutcome
-    phases: tuple[dict[str, Any], ...] = ()
-    built: Mapping[str, Any] | None = None
-
-
 def prepare_base_state(
     session: WorkerSession,
     db: ThrowawayDatabase,
@@ -182,51 +143,48 @@ def prepare_base_state(
     reason = find_unusable_reason(prepared_dir, base_files, facts)
     if reason is not None:
         return BaseStep(SnapshotOutcome(False, None, f"{reason}; verified from zero"))
-    key = compute_key(key_parts(facts, base_files, db.info))
-    phases = [{"name": "snapshot_key", "seconds": since(started)}]
-    note = "--full: the cache was not read"
-    if not full:
-        restored = time.perf_counter()
-        try:
-            restore_database(db, store.load(key, db.info))
-            phases.append({"name": "restore_base", "seconds": since(restored)})
-            return BaseStep(SnapshotOutcome(True, key, "restored from cache"), tuple(phases))
-        except SnapshotUnusable as exc:
-            note = exc.message
-        except DatabaseError as exc:
-            reset_database(db, run_id)
-            note = f"snapshot {key} could not be restored: {exc.message}"
-    return build_base(session, db, database, base, store, key, note, run_id, phases, base_files)
+    parts = BaseParts.from_facts(facts, base_files, db.info)
+    build = BaseBuild(session, db, database, store, parts, base.sha, run_id,
+                      [phase("snapshot_key", started)])
+    if full:
+        return build_from_zero(build, "--full: the cache was not read")
+    note = restore_snapshot(build)
+    if note is None:
+        store.touch(build.key)
+        return build.step(SnapshotOutcome(True, build.key, "restored from cache"))
+    return build_on_earlier(build, note)
 
 
-def build_base(
-    session: WorkerSession, db: ThrowawayDatabase, database: WorkerDatabase, base: BaseState,
-    store: SnapshotStore, key: str, note: str, run_id: str, phases: list[dict[str, Any]],
-    base_files: Mapping[str, str],
-) -> BaseStep:
-    """Apply the base's migrations from zero, save the snapshot, and say what happened."""
-    built = session.call(
-        "build_base",
-        {"root": str(session.project.project_dir), "base_modules": sorted(base_files)},
-        database=database,
-    )
-    phases.extend(built["phases"])
-    if built["failure"] is not None:
-        reset_database(db, run_id)
-        failure = built["failure"]
-        return BaseStep(SnapshotOutcome(
-            False, key, f"{note}; the base state failed to build at "
-            f"{failure['app_label']}.{failure['name']}; verified from zero",
-        ), tuple(phases))
-    saved = time.perf_counter()
+def restore_snapshot(build: BaseBuild) -> str | None:
+    """Restore the snapshot of the base's key; else why not (``db`` left empty)."""
+    restored = time.perf_counter()
     try:
-        store.save(key, db.info, dump_database(db), base.sha)
-        result = "saved a snapshot"
-    except (DatabaseError, OSError) as exc:
-        result = f"could not save a snapshot: {exc}"
-    phases.append({"name": "save_snapshot", "seconds": since(saved)})
-    outcome = SnapshotOutcome(False, key, f"{note}; built the base state from zero and {result}")
-    return BaseStep(outcome, tuple(phases), built)
+        restore_database(build.db, build.store.load(build.key, build.db.info))
+    except SnapshotUnusable as exc:
+        return exc.message
+    except DatabaseError as exc:
+        reset_database(build.db, build.run_id)
+        return f"snapshot {build.key} could not be restored: {exc.message}"
+    build.phases.append(phase("restore_base", restored))
+    return None
+
+
+def build_on_earlier(build: BaseBuild, note: str) -> BaseStep:
+    """Build on the best snapshot of an earlier base, else from zero saying why not."""
+    links, rejected = find_links(build.store.list_newest_first(), build.db.info, build.parts)
+    tried = []
+    for link in links[:LINKS_TRIED]:
+        built = build_on_link(build, link, note)
+        if isinstance(built, BaseStep):
+            return built
+        tried.append(built)
+    reasons = [*tried, *rejected]
+    if reasons:
+        others = len(reasons) - 1
+        note += f"; {reasons[0]}" + (
+            f" ({others} other snapshot{'s' * (others != 1)} cannot be built on either)"
+            if others else "")
+    return build_from_zero(build, note)
 
 
 def find_unusable_reason(
@@ -245,5 +203,3 @@ def find_unusable_reason(
     return None
 
 
-def since(started: float) -> float:
-    return round(time.perf_counter() - started, 3)

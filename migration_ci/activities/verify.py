@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from migration_ci.activities.merged import MergedState, loaded_project
-from migration_ci.activities.snapshot import BaseState, BaseStep, prepare_base_state
+from migration_ci.activities.snapshot import BaseState, prepare_base_state
+from migration_ci.activities.snapshot_build import BaseStep
 from migration_ci.databases.snapshots import SnapshotStore
 from migration_ci.databases.throwaway import (
     DatabaseChoice,
@@ -228,7 +229,7 @@ def describe_snapshot(
         return step.outcome.to_dict()
     if base is None:
         return None
-    return {"used": False, "key": None, "note": NO_CACHE_NOTE}
+    return {"used": False, "key": None, "note": NO_CACHE_NOTE, "chained_from": None}
 
 
 def resolve_database(session: WorkerSession, choice: DatabaseChoice) -> ResolvedDatabase:

@@ -25,7 +25,7 @@ from migration_ci.errors import (
     MigrationCIError,
 )
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,6 +141,10 @@ def _check_or_fix(args: argparse.Namespace, out: TextIO) -> int:
     hint = fix_hint(args, roots, config.base, result)
     if args.format == "github":
         out.write(report.render_github(result, fix_command=hint))
+    elif args.format == "sarif":
+        from migration_ci.report import sarif
+
+        out.write(sarif.render_sarif(sarif.check_sarif(report.check_to_dict(result))))
     elif args.format == "json":
         out.write(report.render_json(result))
     elif not writes_fix:

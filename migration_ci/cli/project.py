@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the real imports are in the commands: building the parser s
     from migration_ci.activities.merged import MergedState
     from migration_ci.config import Config
     from migration_ci.databases.throwaway import DatabaseChoice
+    from migration_ci.plan.policy import RiskPolicy
     from migration_ci.project.session import ProjectSpec
 
 
@@ -35,8 +36,9 @@ def add_parsers(sub: Any) -> None:
 
     plan = sub.add_parser("plan", help="what this branch runs on a database at the base state")
     _add_project(plan)
-    plan.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    plan.add_argument("--format", choices=("text", "json", "markdown", "sarif"), default="text")
     plan.add_argument("--sql", action="store_true", help="show the SQL of each migration (text)")
+    _add_fail_on(plan)
 
     full = sub.add_parser("report", help="check, verify and plan as one report document")
     _add_project(full)
@@ -45,6 +47,15 @@ def add_parsers(sub: Any) -> None:
     full.add_argument("--no-verify", action="store_true", help="skip verify")
     full.add_argument("--no-plan", action="store_true", help="skip the plan diff")
     full.add_argument("--working-directory", default=".", help=argparse.SUPPRESS)
+    _add_fail_on(full)
+
+
+def _add_fail_on(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fail-on", choices=("high", "medium", "never"),
+        help="exit 1 when a risk not accepted reaches this level (default: 'fail-on' of "
+             ".migration-ci.yml, else never)",
+    )
 
 
 def _add_project(parser: argparse.ArgumentParser) -> None:
@@ -146,15 +157,38 @@ def _plan(
             "plan needs a base: it shows what this branch runs on a database at the base state.",
             "Pass --base REF (e.g. --base origin/main) or set 'base:' in .migration-ci.yml.",
         )
-    plan = run_plan(project, database, state)
+    plan = run_plan(project, database, state, _policy(args, config))
     if args.format == "json":
         out.write(plan_render.render_json(plan))
     elif args.format == "markdown":
         out.write(plan_render.render_markdown(plan))
+    elif args.format == "sarif":
+        from migration_ci.plan.records import plan_to_json
+        from migration_ci.report import sarif
+
+        prefix = _repo_prefix(args, project)
+        out.write(sarif.render_sarif(sarif.plan_sarif(plan_to_json(plan), prefix)))
     else:
         out.write(_merged_notes(state, "planned"))
         out.write(plan_render.render_text(plan, sql=args.sql))
-    return EXIT_FINDINGS if plan.gone else EXIT_OK
+    return EXIT_FINDINGS if plan.gone or plan.fails else EXIT_OK
+
+
+def _policy(args: argparse.Namespace, config: Config) -> RiskPolicy:
+    """The config's risk settings, ``--fail-on`` first."""
+    from dataclasses import replace
+
+    policy = config.risk_policy
+    return replace(policy, fail_on=args.fail_on) if args.fail_on else policy
+
+
+def _repo_prefix(args: argparse.Namespace, project: ProjectSpec) -> str:
+    """The project folder relative to the repository: plan paths are relative to it."""
+    from migration_ci.cli.options import resolve_roots
+
+    repo = resolve_roots(args).repo
+    folder = project.project_dir.resolve()
+    return folder.relative_to(repo).as_posix() if folder.is_relative_to(repo) else ""
 
 
 def _report(
@@ -177,7 +211,7 @@ def _report(
         project, database, state, **_verify_options(args, state, project.project_dir)
     )
     planned = None if args.no_plan or project is None or state.base_keys is None else run_plan(
-        project, database, state
+        project, database, state, _policy(args, config)
     )
     document = build_document(
         state.analysis, working_directory=args.working_directory,
@@ -198,7 +232,7 @@ def _report(
             out.write(report.render_verify_text(document["verify"]))
         if planned is not None:
             out.write(plan_render.render_text(planned))
-    failed = verified is not None and not verified.ok
+    failed = (verified is not None and not verified.ok) or (planned is not None and planned.fails)
     return EXIT_FINDINGS if failed or state.analysis.result.has_conflicts else EXIT_OK
 
 

@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from migration_ci.errors import ConfigError
 
 FIX_MODES = ("suggest", "commit", "off")
+FAIL_ON_RISK = ("high", "medium", "never")
 STRATEGIES = ("merge", "rebase")
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -31,6 +32,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "comment": "true",
     "fail-on-conflict": "true",
     "cache": "true",
+    "fail-on-risk": "",
     "recheck-pull-requests": "true",
     "recheck-limit": "50",
 }
@@ -100,6 +102,7 @@ class Inputs:
     comment: bool = True
     fail_on_conflict: bool = True
     cache: bool = True
+    fail_on_risk: str = ""  # "": the config's fail-on, else never
     recheck_pull_requests: bool = True
     recheck_limit: int = 50
 
@@ -118,6 +121,7 @@ class Inputs:
             comment=_boolean(environ, "comment"),
             fail_on_conflict=_boolean(environ, "fail-on-conflict"),
             cache=_boolean(environ, "cache"),
+            fail_on_risk=_choice(environ, "fail-on-risk", ("", *FAIL_ON_RISK)),
             recheck_pull_requests=_boolean(environ, "recheck-pull-requests"),
             recheck_limit=_count(environ, "recheck-limit"),
         )

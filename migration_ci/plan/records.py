@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from migration_ci.graph.specs import Key
-from migration_ci.plan.risk import Level, OperationFacts, Risk, assess
+from migration_ci.plan.facts import OperationFacts
+from migration_ci.plan.policy import NO_POLICY, RiskPolicy, count_risks, read_ignores
+from migration_ci.plan.risk import Level, Risk, assess
 
 Status = Literal["new", "gone"]
 
@@ -27,6 +29,7 @@ class PlannedOperation:
     irreversible: bool = False
     risk: Risk | None = None
     kind: str = ""
+    line: int | None = None  # where the operation starts in the migration file
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class PlanEntry:
 class Plan:
     vendor: str
     entries: tuple[PlanEntry, ...] = ()
+    policy: RiskPolicy = NO_POLICY
 
     @property
     def new(self) -> tuple[PlanEntry, ...]:
@@ -63,50 +67,78 @@ class Plan:
         return tuple(e for e in self.entries if e.status == "gone")
 
     @property
+    def risks(self) -> list[Risk]:
+        return [op.risk for e in self.entries for op in e.operations if op.risk]
+
+    @property
     def highest_risk(self) -> Level | None:
-        levels = [op.risk.level for e in self.entries for op in e.operations if op.risk]
+        """The highest level of the risks not accepted."""
+        levels = [risk.level for risk in self.risks if risk.accepted is None]
         return min(levels, key=LEVEL_ORDER.__getitem__, default=None)
+
+    @property
+    def fails(self) -> bool:
+        """A risk not accepted reaches the policy's ``fail_on`` level."""
+        return self.policy.fails(self.risks)
 
 
 def build_plan(
-    collected: Mapping[str, Any], gone_paths: Mapping[Key, str] | None = None
+    collected: Mapping[str, Any], gone_paths: Mapping[Key, str] | None = None,
+    policy: RiskPolicy = NO_POLICY,
 ) -> Plan:
-    """The plan from ``collect``'s output; ``gone_paths`` gives base paths of gone migrations."""
-    new = tuple(build_new_entry(m) for m in collected.get("migrations", ()))
+    """The plan from ``collect``'s output; ``gone_paths`` gives base paths of gone migrations.
+
+    Raises ConfigError, naming the file and line, for an inline ignore that is malformed,
+    names no known rule or gives no reason.
+    """
+    new = tuple(build_new_entry(m, policy) for m in collected.get("migrations", ()))
     gone_keys = sorted((str(app), str(name)) for app, name in collected.get("gone", ()))
     gone = tuple(
         PlanEntry(app, name, "gone", path=(gone_paths or {}).get((app, name)))
         for app, name in gone_keys
     )
-    return Plan(vendor=str(collected.get("vendor", "")), entries=new + gone)
+    return Plan(vendor=str(collected.get("vendor", "")), entries=new + gone, policy=policy)
 
 
-def build_new_entry(migration: Mapping[str, Any]) -> PlanEntry:
+def build_new_entry(migration: Mapping[str, Any], policy: RiskPolicy = NO_POLICY) -> PlanEntry:
+    path = migration.get("path")
+    comments = [(int(line), str(text)) for line, text in migration.get("ignores", ())]
+    accepted = read_ignores(path or f"{migration['app_label']}.{migration['name']}", comments)
+    lines = list(migration.get("operation_lines", ()))
+    operations = migration.get("operations", ())
     return PlanEntry(
         app_label=migration["app_label"],
         name=migration["name"],
         status="new",
-        path=migration.get("path"),
-        operations=tuple(build_operation(op) for op in migration.get("operations", ())),
+        path=path,
+        operations=tuple(
+            build_operation(op, policy, accepted, lines[i] if i < len(lines) else None)
+            for i, op in enumerate(operations)
+        ),
         sql=migration.get("sql"),
         sql_error=migration.get("sql_error"),
     )
 
 
-def build_operation(operation: Mapping[str, Any]) -> PlannedOperation:
+def build_operation(
+    operation: Mapping[str, Any], policy: RiskPolicy = NO_POLICY,
+    accepted: Mapping[str, str] | None = None, line: int | None = None,
+) -> PlannedOperation:
     facts_data = operation.get("facts")
     facts = OperationFacts.from_dict(facts_data) if facts_data else None
     return PlannedOperation(
         description=operation["description"],
         irreversible=bool(operation.get("irreversible")),
-        risk=assess(facts) if facts else None,
+        risk=policy.apply(assess(facts), accepted or {}) if facts else None,
         kind=facts.kind if facts else "",
+        line=line,
     )
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     """The report's "plan" part (see the README's "Report document")."""
-    return {"vendor": plan.vendor, "entries": [entry_to_json(e) for e in plan.entries]}
+    return {"vendor": plan.vendor, "fail_on": plan.policy.fail_on,
+            "risks": count_risks(plan.risks), "entries": [entry_to_json(e) for e in plan.entries]}
 
 
 def entry_to_json(entry: PlanEntry) -> dict[str, Any]:
@@ -119,6 +151,7 @@ def entry_to_json(entry: PlanEntry) -> dict[str, Any]:
             {
                 "description": op.description,
                 "kind": op.kind,
+                "line": op.line,
                 "irreversible": op.irreversible,
                 "risk": op.risk.to_json() if op.risk else None,
             }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from migration_ci.plan.records import GONE_NOTE, Plan, PlanEntry, PlannedOperation, plan_to_json
+from migration_ci.plan.risk import Risk
 from migration_ci.report.comment import code, details, fenced, html_code, one_line
 
 RISK_LABELS = {"high": "HIGH", "medium": "MEDIUM", "low": "low"}
@@ -26,8 +27,16 @@ def gone_warning(plan: Plan) -> str:
     )
 
 
+def risk_tag(op: PlannedOperation) -> str:
+    """``[MEDIUM risk: add-index]``, or ``[accepted MEDIUM risk: add-index]``."""
+    if op.risk is None:
+        return ""
+    accepted = "accepted " if op.risk.accepted is not None else ""
+    return f"[{accepted}{RISK_LABELS[op.risk.level]} risk: {op.risk.rule}]"
+
+
 def operation_tags(op: PlannedOperation) -> str:
-    tags = [f"[{RISK_LABELS[op.risk.level]} risk]"] if op.risk else []
+    tags = [risk_tag(op)] if op.risk else []
     if op.irreversible:
         tags.append("[IRREVERSIBLE]")
     return "  " + " ".join(tags) if tags else ""
@@ -54,6 +63,8 @@ def entry_text(entry: PlanEntry, sql: bool) -> list[str]:
         lines.append(f"    {op.description}{operation_tags(op)}")
         if op.risk:
             lines.append(f"      {op.risk.reason} Safer: {op.risk.safer}")
+        if op.risk and op.risk.accepted is not None:
+            lines.append(f"      Accepted: {op.risk.accepted}")
     if sql and entry.sql:
         lines.extend("    | " + line for line in entry.sql.splitlines())
     if sql and entry.sql_error:
@@ -110,12 +121,17 @@ def diff_lines(plan: Plan) -> list[str]:
 
 def risk_lines(plan: Plan) -> list[str]:
     return [
-        f"- {RISK_ICONS[op.risk.level]}: {code(entry.label)} {code(op.description)}: "
-        f"{op.risk.reason} Safer: {op.risk.safer}"
+        f"- {risk_icon(op.risk)} ({code(op.risk.rule)}): {code(entry.label)} "
+        f"{code(op.description)}: {op.risk.reason} Safer: {op.risk.safer}"
+        + (f" Accepted: {code(op.risk.accepted, 500)}" if op.risk.accepted is not None else "")
         for entry in plan.new
         for op in entry.operations
         if op.risk and op.risk.level != "low"
     ]
+
+
+def risk_icon(risk: Risk) -> str:
+    return ("✅ accepted " if risk.accepted is not None else "") + RISK_ICONS[risk.level]
 
 
 def sql_block(entry: PlanEntry) -> str:

@@ -195,7 +195,8 @@ def _verify(verify: Mapping[str, Any], sql: bool) -> str:
                        for p in map(as_dict, as_list(verify.get("phases")))) + "."]
     snapshot = as_dict(verify.get("snapshot"))
     if snapshot:
-        used = "restored from a snapshot" if snapshot.get("used") else "built from zero"
+        used = ("built on an earlier snapshot" if snapshot.get("chained_from")
+                else "restored from a snapshot" if snapshot.get("used") else "built from zero")
         lines.append(f"Base state {used}: {code(snapshot.get('note'))}.")
     failure = as_dict(verify.get("failure"))
     if failure:
@@ -238,8 +239,12 @@ def _plan(plan: Mapping[str, Any], sql: bool) -> str:
             risk = as_dict(op.get("risk"))
             if risk:
                 level = _RISK_ICON.get(as_text(risk.get("level")), "⚪ unknown")
-                risks.append(f"- {level}: {code(label)} {code(op.get('description'))}: "
-                             f"{code(risk.get('reason'))}; safer: {code(risk.get('safer'))}")
+                accepted = f"; accepted: {code(risk.get('accepted'), 500)}" \
+                    if risk.get("accepted") is not None else ""
+                level = ("✅ accepted " if accepted else "") + level
+                risks.append(f"- {level} ({code(risk.get('rule'))}): {code(label)} "
+                             f"{code(op.get('description'))}: {code(risk.get('reason'))}; "
+                             f"safer: {code(risk.get('safer'))}{accepted}")
         if sql and entry.get("sql"):
             blocks.append(details(f"SQL for {html_code(label)}",
                                   fenced(as_text(entry.get("sql")), "sql")))

@@ -20,21 +20,12 @@ from django.db.migrations import loader as loader_module
 from django.db.migrations.exceptions import InconsistentMigrationHistory
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
-from django.db.migrations.operations import (
-    CreateModel,
-    DeleteModel,
-    RenameField,
-    RenameModel,
-    RunPython,
-    RunSQL,
-)
-from django.db.migrations.operations.fields import FieldOperation
-from django.db.migrations.operations.models import ModelOperation
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.migrations.state import ProjectState
 
 from migration_ci.errors import GraphError
 from migration_ci.graph.specs import Key
+from migration_ci.plan import source
+from migration_ci.worker.opfacts import FactsCollector
 
 CANNOT_BE_SQL = "-- THIS OPERATION CANNOT BE WRITTEN AS SQL"
 
@@ -156,7 +147,20 @@ def describe_migration(
         "backwards": backwards,
         "atomic": bool(migration.atomic),
         "operations": operations,
+        **read_source_notes(migration),
     }
+
+
+def read_source_notes(migration: Any) -> dict[str, Any]:
+    """Where each operation starts in the file, and its ``# migration-ci:`` comments."""
+    filename = getattr(sys.modules.get(type(migration).__module__), "__file__", None)
+    try:
+        with open(str(filename), encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError, TypeError):
+        return {"operation_lines": [], "ignores": []}
+    return {"operation_lines": source.find_operation_lines(text),
+            "ignores": [list(item) for item in source.find_marked_comments(text)]}
 
 
 def is_irreversible(operation: Any) -> bool:
@@ -209,111 +213,3 @@ def explain_non_sql(operations: Iterable[Any]) -> str | None:
         if not operation.reduces_to_sql
     ]
     return "; ".join(reasons) or None
-
-
-class FactsCollector:
-    """Walks the plan's operations over the base state, noting what the risk rules read.
-
-    The state is rendered once and moved forward operation by operation, as ``migrate``
-    does, so field types come from ``field.db_type(connection)`` on real model classes.
-    """
-
-    def __init__(self, connection: Any, base_state: ProjectState) -> None:
-        self.connection = connection
-        self.state = base_state
-        self.existing = {key for key, model in base_state.models.items() if has_table(model)}
-
-    def observe(self, migration: Any, operation: Any) -> dict[str, Any]:
-        app = migration.app_label
-        model, field = get_model_name(operation), get_field_name(operation)
-        facts: dict[str, Any] = {
-            "kind": type(operation).__name__,
-            "vendor": self.connection.vendor,
-            "atomic": bool(migration.atomic),
-            "model": model,
-            "field": field,
-            "table_exists": (app, model) in self.existing,
-            "managed": self.is_managed(app, model),
-            "before": self.get_field_facts(app, model, field),
-            "unique_together_before": self.get_unique_together(app, model),
-            **describe_special(operation),
-        }
-        operation.state_forwards(app, self.state)
-        self.track_tables(app, operation)
-        new_model = operation.new_name_lower if isinstance(operation, RenameModel) else model
-        new_field = operation.new_name_lower if isinstance(operation, RenameField) else field
-        facts["after"] = self.get_field_facts(app, new_model, new_field)
-        if facts["after"] is not None and type(operation).__name__ == "AddField":
-            # preserve_default=False: the state drops the default, but the column is added
-            # with it, so existing rows are filled (makemigrations' one-off default).
-            facts["after"]["default"] = facts["after"]["default"] or operation.field.has_default()
-        facts["unique_together_after"] = self.get_unique_together(app, new_model)
-        return facts
-
-    def is_managed(self, app: str, model: str | None) -> bool:
-        state = self.state.models.get((app, model))
-        return state is None or has_table(state)
-
-    def get_field_facts(
-        self, app: str, model: str | None, name: str | None
-    ) -> dict[str, Any] | None:
-        state = self.state.models.get((app, model))
-        if state is None or name is None or name not in state.fields:
-            return None
-        field = self.state.apps.get_model(app, model)._meta.get_field(name)
-        return {
-            "null": bool(field.null),
-            "default": bool(field.has_default()),
-            "db_default": bool(getattr(field, "has_db_default", lambda: False)()),
-            "unique": bool(field.unique),
-            "db_index": bool(field.db_index),
-            "db_type": field.db_type(self.connection),
-        }
-
-    def get_unique_together(self, app: str, model: str | None) -> list[list[str]]:
-        state = self.state.models.get((app, model))
-        together = state.options.get("unique_together", ()) if state is not None else ()
-        return sorted(sorted(fields) for fields in together)
-
-    def track_tables(self, app: str, operation: Any) -> None:
-        """Tables that existed at the base keep existing through renames; new ones do not."""
-        model = get_model_name(operation)
-        if isinstance(operation, DeleteModel | CreateModel):
-            self.existing.discard((app, model))
-        elif isinstance(operation, RenameModel) and (app, model) in self.existing:
-            self.existing.add((app, operation.new_name_lower))
-
-
-def has_table(model_state: Any) -> bool:
-    options = model_state.options
-    return bool(options.get("managed", True)) and not options.get("proxy", False)
-
-
-def get_model_name(operation: Any) -> str | None:
-    if isinstance(operation, ModelOperation):
-        return str(operation.name_lower)
-    name = getattr(operation, "model_name_lower", None)
-    return str(name) if name is not None else None
-
-
-def get_field_name(operation: Any) -> str | None:
-    return str(operation.name_lower) if isinstance(operation, FieldOperation) else None
-
-
-def describe_special(operation: Any) -> dict[str, Any]:
-    """Facts only some operations have: reverse code, raw SQL text, the constraint's class."""
-    if isinstance(operation, RunSQL):
-        return {"has_reverse": operation.reverse_sql is not None, "sql": sql_text(operation.sql)}
-    if isinstance(operation, RunPython):
-        return {"has_reverse": operation.reverse_code is not None}
-    constraint = getattr(operation, "constraint", None)
-    if constraint is not None:
-        return {"constraint": type(constraint).__name__}
-    return {}
-
-
-def sql_text(sql: Any) -> str:
-    if isinstance(sql, str):
-        return sql
-    parts = [item[0] if isinstance(item, list | tuple) else item for item in sql]
-    return "\n".join(str(part) for part in parts)

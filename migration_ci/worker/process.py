@@ -31,7 +31,8 @@ COMMANDS: dict[str, str] = {
     "verify": "migration_ci.worker.verify:worker_verify",
     "plan": "migration_ci.worker.plan:collect",
     "snapshot_facts": "migration_ci.worker.snapshot_facts:worker_facts",
-    "build_base": "migration_ci.worker.verify:worker_build_base",
+    "build_base": "migration_ci.worker.base_state:worker_build_base",
+    "snapshot_link": "migration_ci.worker.base_state:worker_link",
 }
 """Command name -> ``module:function``, imported only when asked for. Each function takes
 the request payload (with ``database_alias`` added) and returns JSON-able data."""

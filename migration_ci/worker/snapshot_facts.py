@@ -32,7 +32,7 @@ def worker_facts(payload: Mapping[str, Any]) -> dict[str, Any]:
     """What the base state depends on besides the base's files, read in the project.
 
     ``payload``: ``{"database_alias", "root", "base_modules": [project-relative .py paths of
-    the base]}``. ``base_applicable`` is None when the base state can be built on its own.
+    the base]}``. ``not_applicable`` is None when the base state can be built on its own.
     """
     import django
     from django.db import connections, router
@@ -71,13 +71,13 @@ def schema_settings(connection: Any) -> dict[str, Any]:
     from migration_ci.worker.process import json_safe
 
     values = {name: json_safe(getattr(settings, name, None)) for name in SCHEMA_SETTINGS}
-    values["ENGINE"] = connection.settings_dict.get("ENGINE")
-    values["OPTIONS"] = json_safe(connection.settings_dict.get("OPTIONS") or {})
+    values["DATABASES ENGINE"] = connection.settings_dict.get("ENGINE")
+    values["DATABASES OPTIONS"] = json_safe(connection.settings_dict.get("OPTIONS") or {})
     # The throwaway database never gets the alias's TEST options (the worker drops them), but
     # its own TIME_ZONE converts the datetimes RunPython writes.
-    values["DATABASE_TIME_ZONE"] = connection.settings_dict.get("TIME_ZONE")
+    values["DATABASES TIME_ZONE"] = connection.settings_dict.get("TIME_ZONE")
     # DATABASE_ROUTERS may hold instances, which the setting's value above leaves out.
-    values["routers"] = [qualified_name(type(r)) for r in router.routers]
+    values["DATABASE_ROUTERS classes"] = [qualified_name(type(r)) for r in router.routers]
     return values
 
 
@@ -140,16 +140,18 @@ def resolved_dir(directory: str) -> Path:
     return Path(directory).resolve()
 
 
-def digest_operations(migrations: Iterable[Any]) -> str:
-    """SHA-256 of the operations as loaded, serialized like ``makemigrations`` writes them:
-    values computed when the files are imported (settings such as swappable models, the
-    environment) are part of what the base state is built from."""
-    digest = hashlib.sha256()
+def digest_operations(migrations: Iterable[Any]) -> dict[str, str]:
+    """``"app.name"`` -> SHA-256 of the migration's operations as loaded, serialized like
+    ``makemigrations`` writes them: values computed when the files are imported (settings
+    such as swappable models, the environment) are part of what the base state is built from.
+    One digest per migration, so that a later base can tell which of them changed."""
+    digests = {}
     for migration in migrations:
-        digest.update(f"{migration.app_label}.{migration.name}\0".encode())
+        digest = hashlib.sha256()
         for operation in migration.operations:
             digest.update(serialize_operation(operation).encode() + b"\0")
-    return digest.hexdigest()
+        digests[f"{migration.app_label}.{migration.name}"] = digest.hexdigest()
+    return dict(sorted(digests.items()))
 
 
 def serialize_operation(operation: Any) -> str:

@@ -1,8 +1,8 @@
 """The worker side of verify: runs in the user's project with Django set up.
 
-``migration_ci.worker.process`` dispatches ``verify`` and ``build_base`` here; the glue that
-starts the worker and reads its answers is ``migration_ci.activities.verify``. Every answer is
-plain JSON data.
+``migration_ci.worker.process`` dispatches ``verify`` here (``build_base`` is
+``migration_ci.worker.base_state``); the glue that starts the worker and reads its answers is
+``migration_ci.activities.verify``. Every answer is plain JSON data.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Collection, Mapping
-from pathlib import Path
 from typing import Any
 
 from migration_ci.graph.specs import Key
-from migration_ci.worker.snapshot_facts import base_targets, find_base_keys, module_path
 from migration_ci.worker.tracking import Tracker, phase
 
 
@@ -72,33 +70,6 @@ def read_schema(connection: Any) -> dict[str, Any]:
 def json_constraint(value: Mapping[str, Any]) -> dict[str, Any]:
     return {key: list(item) if isinstance(item, tuple) else item
             for key, item in sorted(value.items()) if key != "definition"}
-
-
-def worker_build_base(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Apply only the base's migrations (those loaded from ``base_modules``) on the fresh
-    database, in the order Django gives them: the base state, as the base would build it.
-
-    ``payload``: ``{"database_alias", "root", "base_modules": [project-relative paths]}``.
-    """
-    from django.db import connections
-    from django.db.migrations.executor import MigrationExecutor
-
-    connection = connections[payload["database_alias"]]
-    root = str(payload["root"])
-    tracker = Tracker(root)
-    executor = MigrationExecutor(connection, progress_callback=tracker.progress)
-    paths = {key: module_path(migration, Path(root).resolve())
-             for key, migration in executor.loader.disk_migrations.items()}
-    keys = find_base_keys(paths, payload["base_modules"])
-    targets = base_targets(executor.loader.graph, keys)
-    plan = executor.migration_plan(targets)
-    tracker.watch(migration for migration, _ in plan)
-    answer: dict[str, Any] = {"phases": [], "migrations": [], "failure": None}
-    tracker.timing = True
-    with connection.execute_wrapper(tracker.record_sql):
-        tracker.run(answer, "build_base", lambda: executor.migrate(targets, plan=plan))
-    answer["migrations"] = tracker.timings
-    return answer
 
 
 def migrate_forward(executor: Any, tracker: Tracker) -> Forward:
