@@ -1,18 +1,20 @@
 # The image of the django-migration-ci GitHub Action.
-FROM python:3.11.11-slim-bookworm
+# Python 3.12 installs every supported Django, 4.2.8 to 6.1 (README: "Supported versions").
+FROM python:3.12.15-slim-trixie
 
 # git for the checks; gcc, pkg-config and the MySQL client headers to build mysqlclient.
 # psycopg comes as a binary wheel with its own libpq. pg_dump/pg_restore and mariadb-dump keep
 # base-state snapshots of server databases (the `cache` input); without a client as new as the
-# server, verify says so and runs from zero.
+# server, verify says so and runs from zero. Debian 13 (trixie) has the PostgreSQL 17 and
+# MariaDB 11.8 clients.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        git=1:2.39.* \
-        gcc=4:12.2.* \
+        git=1:2.47.* \
+        gcc=4:14.2.* \
         pkg-config=1.8.* \
         default-libmysqlclient-dev=1.1.* \
-        postgresql-client=15+* \
-        mariadb-client=1:10.11.* \
+        postgresql-client=17+* \
+        mariadb-client=1:11.8.* \
     && rm -rf /var/lib/apt/lists/*
 
 # The Action's workspace is owned by the runner's user, not root (CVE-2022-24765).

@@ -1,4 +1,5 @@
-"""Entry point of the django-migration-ci GitHub Action (Docker): ``python /action/entrypoint.py``.
+"""Entry point of both GitHub Actions: ``python /action/entrypoint.py`` in the Docker image, and a
+copy in ``$RUNNER_TEMP`` run by python/action.yml in the job's own Python.
 
 Reads the environment once, wires the real services (git, the migration-ci CLI, the GitHub
 API, the runner's files) into ``migration_ci.activities.action.run_pr_report`` and returns its

@@ -175,6 +175,9 @@ def test_conflict_on_a_depth_1_merge_checkout_posts_one_comment(
 ) -> None:
     run = run_action(tmp_path, checkout, fake, pull_event(checkout))
     assert run.code == 1, run.stderr + run.stdout
+    # GET /user answers 403 to the default token, as expected: nothing is logged for it.
+    assert [r.path for r in fake.requests][:1] == ["/api/v3/user"]
+    assert run.stderr == ""
     [posted] = fake.comments[5]
     assert posted["body"].startswith(MARK)
     assert "### App `shop`: 2 leaf migrations" in posted["body"]
@@ -191,7 +194,8 @@ def test_conflict_on_a_depth_1_merge_checkout_posts_one_comment(
     }
     assert "## Django migrations: conflicting migrations in 1 app" in run.summary
     assert "::error file=shop/migrations/0002_add_sku.py,line=1,title=Conflicting migration " \
-           "leaf::Conflicting migrations in app 'shop'" in run.stdout
+           "leaf::Conflicting migrations in app 'shop': 0002_add_sku, 0002_price_index. Fix on " \
+           "the pull request's branch: git merge origin/main && migration-ci fix\n" in run.stdout
     assert re.search(r"^::stop-commands::[0-9a-f]{32}$", run.stdout, re.M)
     envelope = json.loads((checkout.workspace / ARTIFACT_FILE).read_text())
     assert (envelope["kind"], envelope["pull_request"]) == (ARTIFACT_KIND, 5)
@@ -342,7 +346,13 @@ def test_fix_commit_merges_the_base_writes_the_merge_migration_and_pushes(
                             check=True, env=isolated_env()).stdout.split()
     assert "shop/migrations/0003_merge_0002_add_sku_0002_price_index.py" in pushed
     assert "shop/migrations/0002_price_index.py" in pushed  # the base was merged in first
-    assert "fix: committed" in fake.comments[5][0]["body"]
+    body = fake.comments[5][0]["body"]
+    assert "fix: committed" in body
+    committed = subprocess.run(
+        ["git", "-C", str(checkout.origin), "show",
+         "feature:shop/migrations/0003_merge_0002_add_sku_0002_price_index.py"],
+        capture_output=True, text=True, check=True, env=isolated_env()).stdout
+    assert committed == body.split("```python\n")[1].split("```")[0]  # the file shown
     assert "Pushes made with the default GITHUB_TOKEN do not start new workflow runs" \
         in run.summary
 
@@ -380,11 +390,11 @@ def test_comment_carries_verify_plan_sql_and_risk_of_a_real_project(
     assert "### Verify on a fresh database: ✅ passed" in body
     assert "Database `sqlite " in body
     assert "### Migration plan on `sqlite`" in body
-    assert "+ shop.0007_add_sku\n+     Add field sku to product\n" in body
+    assert ("+ shop.0007_add_sku\n"
+            "+     Add field sku to product  [low risk: new-nullable-field]\n") in body
     assert "+ shop.0008_merge_0007_add_sku_0007_price_index" in body
     assert "SQL for <code>shop.0007_add_sku</code>" in body
     assert 'ALTER TABLE "shop_product" ADD COLUMN "sku" varchar(32) NULL;' in body
-    assert "`shop.0007_add_sku` `Add field sku to product`" in body
     assert run.outputs["plan-changed"] == "true"
     assert run.outputs["risks"] == '{"high": 0, "medium": 0, "low": 1, "accepted": 0}'
     after = sorted(p.name for p in checkout.workspace.rglob("*") if ".git" not in p.parts)
@@ -400,7 +410,8 @@ def test_cache_input_restores_the_base_state_on_the_next_run(
     environ = {"MIGRATION_CI_CACHE_DIR": ""}  # the Action's own choice, not the tests' folder
     first = run_action(tmp_path, checkout, fake, pull_event(checkout), environ=environ, **inputs)
     assert first.code == 1, first.stderr + first.stdout
-    assert "Base state built from zero: `no snapshot for key " in fake.comments[5][0]["body"]
+    assert "Base state built from zero: `no snapshot for key " in first.summary
+    first_body = fake.comments[5][0]["body"]
     cached = checkout.workspace / ".migration-ci-cache"
     assert [p.suffix for p in cached.iterdir() if p.is_file()] == [".snapshot"]
     # The parse and compiled-code caches travel in the same folder, readable by the runner.
@@ -410,10 +421,14 @@ def test_cache_input_restores_the_base_state_on_the_next_run(
         assert path.is_dir() or path.stat().st_mode & 0o777 == 0o644, path
     second = run_action(tmp_path, checkout, fake, pull_event(checkout), environ=environ, **inputs)
     assert second.code == 1, second.stderr + second.stdout
+    # The snapshot and the phase times are the job summary's; the comment, which says only what
+    # the commits decide, is not edited.
     [sticky] = fake.comments[5]
-    assert "Base state restored from a snapshot: `restored from cache`." in sticky["body"]
-    assert "restore_base" in sticky["body"]
-    assert "Base state restored from a snapshot" in second.summary
+    assert sticky["body"] == first_body
+    assert [w.method for w in fake.writes()] == ["POST"]
+    assert "Base state restored from a snapshot: `restored from cache`." in second.summary
+    assert "restore_base" in second.summary
+    assert "restore_base" not in sticky["body"]
 
 
 @pytest.mark.parametrize("workflow_sets_it", [False, True], ids=["default", "workflow's own"])

@@ -1,4 +1,5 @@
-"""action.yml, the Dockerfile, the example workflows and the README agree with the code."""
+"""Both actions' metadata (action.yml, python/action.yml), the Dockerfile, the example workflows
+and the README agree with the code and with each other."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,11 +17,13 @@ import yaml
 from migration_ci.activities.action import outputs
 from migration_ci.github.inputs import INPUT_DEFAULTS, Inputs
 from tests.support import sample_report
+from tests.support.pythons import find_python
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORKFLOWS = sorted((ROOT / "docs" / "workflows").glob("*.yml"))
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+PYTHON_ACTION = yaml.safe_load((ROOT / "python" / "action.yml").read_text())
 # A valid value that differs from each input's default: proves the code reads the input.
 OTHER_VALUE = {
     "github-token": "ghs_other", "working-directory": "backend",
@@ -43,15 +47,16 @@ def check_jsonschema(schema: str, *paths: Path) -> subprocess.CompletedProcess[s
                            *map(str, paths)], capture_output=True, text=True, check=False)
 
 
-def test_action_yml_matches_the_github_actions_schema() -> None:
-    proc = check_jsonschema("vendor.github-actions", ROOT / "action.yml")
+@pytest.mark.parametrize("path", ["action.yml", "python/action.yml"])
+def test_action_yml_matches_the_github_actions_schema(path: str) -> None:
+    proc = check_jsonschema("vendor.github-actions", ROOT / path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_example_workflows_match_the_github_workflows_schema() -> None:
     assert [p.name for p in WORKFLOWS] == [
         "migrations-check.yml", "migrations-comment.yml", "migrations-fix-commit.yml",
-        "migrations-sarif.yml", "migrations.yml"]
+        "migrations-python.yml", "migrations-sarif.yml", "migrations.yml"]
     proc = check_jsonschema("vendor.github-workflows", *WORKFLOWS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -61,6 +66,27 @@ def test_action_inputs_are_the_ones_the_code_reads() -> None:
     for name, spec in ACTION["inputs"].items():
         expected = "${{ github.token }}" if name == "github-token" else INPUT_DEFAULTS[name]
         assert str(spec["default"]) == expected, name
+
+
+def test_both_actions_declare_the_same_inputs_and_outputs() -> None:
+    def declared(action: dict[str, Any]) -> tuple[Any, ...]:
+        inputs = [(name, spec["required"], str(spec["default"]))
+                  for name, spec in action["inputs"].items()]
+        return inputs, list(action["outputs"])
+
+    assert declared(PYTHON_ACTION) == declared(ACTION)
+
+
+def test_the_python_action_passes_every_input_and_output_through() -> None:
+    """Composite actions get no INPUT_* variables: the run step passes each input as the
+    runner passes it to the Docker action, and each output is that step's."""
+    [run] = [step for step in PYTHON_ACTION["runs"]["steps"] if step.get("id") == "run"]
+    assert run["env"] == {f"INPUT_{name.upper()}": f"${{{{ inputs.{name} }}}}"
+                          for name in PYTHON_ACTION["inputs"]}
+    assert run["run"] == 'python "$RUNNER_TEMP/django-migration-ci/entrypoint.py"'
+    assert {name: spec["value"] for name, spec in PYTHON_ACTION["outputs"].items()} == {
+        name: f"${{{{ steps.run.outputs.{name} }}}}" for name in PYTHON_ACTION["outputs"]}
+    assert PYTHON_ACTION["runs"]["steps"][-1] is run
 
 
 @pytest.mark.parametrize("name", list(INPUT_DEFAULTS))
@@ -90,7 +116,7 @@ def test_dockerfile_passes_hadolint() -> None:
 
 def test_dockerfile_rules() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?$", text, re.M)
+    assert re.search(r"^FROM python:3\.12\.\d+-slim-trixie(@sha256:[0-9a-f]{64})?$", text, re.M)
     assert not re.search(r"^USER\b", text, re.M)
     assert "git config --system --add safe.directory '*'" in text
     assert dockerfile_steps() == (
@@ -125,10 +151,17 @@ def moved(text: str, root: Path) -> str:
 
 @pytest.mark.slow
 def test_package_installs_as_the_dockerfile_does_and_the_entrypoint_runs(tmp_path: Path) -> None:
-    """The Dockerfile's own steps, with / moved to tmp_path: the source is gone by the time the
-    entrypoint runs, so it can only work through the installed package."""
+    """The Dockerfile's own steps, with / moved to tmp_path, on the image's Python version: the
+    source is gone by the time the entrypoint runs, so it can only work through the installed
+    package."""
+    version = re.search(r"^FROM python:(3\.\d+)\.", (ROOT / "Dockerfile").read_text(), re.M)
+    assert version
+    image_python = find_python(version[1])
+    if image_python is None:
+        pytest.skip(f"Python {version[1]}, the image's, is not installed: put "
+                    f"python{version[1]} on PATH or run: pyenv install {version[1]}")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(image_python), "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
     steps, entrypoint = dockerfile_steps()
@@ -155,6 +188,8 @@ def test_package_installs_as_the_dockerfile_does_and_the_entrypoint_runs(tmp_pat
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stdout == ("::error title=django-migration-ci::Input 'fix' is 'sideways', which "
                            "is not allowed. Use one of: suggest, commit, off.\n")
-    check = subprocess.run([str(python), "-c", "import MySQLdb, psycopg, github, migration_ci"],
+    check = subprocess.run([str(python), "-c", "import MySQLdb, psycopg, github, migration_ci, "
+                            "django; print(django.get_version())"],
                            capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stderr
+    assert check.stdout.startswith("6.1."), "the image installs the newest supported Django"

@@ -74,11 +74,11 @@ def test_a_failing_risk_is_an_error_on_its_line_and_the_outputs_are_written(
     assert 'risks={"high": 1, "medium": 1, "low": 0, "accepted": 0}\n' in output
 
 
-def test_the_comment_shows_rule_ids_and_accepted_risks_with_the_reason_in_a_code_span() -> None:
+def test_the_comment_shows_rule_ids_and_accepted_risks_with_the_pr_reason_in_a_code_span() -> None:
     from migration_ci.report.comment import render_summary
 
     summary = render_summary(with_plan(HIGH, risk("medium", "add-index", accepted="@team <b>ok")))
-    assert ("- 🔴 high (`alter-field-type`): `shop.0007_x` `op 0`: `alter-field-type reason.`; "
-            "safer: `Do x.`") in summary
-    assert ("- ✅ accepted 🟠 medium (`add-index`): `shop.0007_x` `op 1`: `add-index reason.`; "
-            "safer: `Do x.`; accepted: `@team <b>ok`") in summary
+    assert ("- 🔴 high (`alter-field-type`): `shop.0007_x` `op 0`: alter-field-type reason. "
+            "Safer: Do x.") in summary
+    assert ("- ✅ accepted 🟠 medium (`add-index`): `shop.0007_x` `op 1`: add-index reason. "
+            "Safer: Do x. Accepted: `@team <b>ok`") in summary

@@ -75,7 +75,18 @@ def test_verify_json_has_the_merged_migrations(example: Path) -> None:
     assert [p["name"] for p in data["phases"]][-3:] == ["backward", "reapply", "missing_changes"]
 
 
-def test_default_database_is_sqlite_even_when_settings_name_a_server(example: Path) -> None:
+def refused_reason(host: str, port: int, user: str) -> str:
+    """What psycopg says when nothing listens at ``host:port``, on one line."""
+    import psycopg
+
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(host=host, port=port, user=user, dbname="postgres", connect_timeout=10)
+    return " ".join(str(info.value).split())
+
+
+def test_default_database_is_the_settings_server_named_when_unreachable(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings = example / "bookshop/settings.py"
     settings.write_text(
         settings.read_text(encoding="utf-8")
@@ -84,8 +95,26 @@ def test_default_database_is_sqlite_even_when_settings_name_a_server(example: Pa
         encoding="utf-8",
     )
     code, out = run("verify", "--settings", SETTINGS)
+    assert (code, out) == (2, "")
+    assert capsys.readouterr().err == (
+        "migration-ci: Cannot reach the PostgreSQL server of DATABASES['default'] in settings "
+        f"'bookshop.settings' at 127.0.0.1:1 (user 'nobody'): "
+        f"{refused_reason('127.0.0.1', 1, 'nobody')} migration-ci makes its throwaway "
+        "database on that server, as Django's test runner does. Start it, or pass "
+        "--database-url with a server it can reach (the Action's 'database-url' input; service "
+        "containers are reached by their service name, e.g. "
+        "postgres://postgres:postgres@postgres:5432/postgres), or --database-url sqlite:// to "
+        "verify on SQLite.\n"
+    )
+    code, out = run("verify", "--settings", SETTINGS, "--database-url", "sqlite://")
     assert code == 0, out
     assert "Ran on a throwaway sqlite" in out
+    url = "postgres://somebody@127.0.0.1:1/shop"
+    assert run("verify", "--settings", SETTINGS, "--database-url", url) == (2, "")
+    assert capsys.readouterr().err.startswith(
+        "migration-ci: Cannot reach the PostgreSQL server of --database-url at 127.0.0.1:1 "
+        f"(user 'somebody'): {refused_reason('127.0.0.1', 1, 'somebody')} migration-ci makes "
+    )
 
 
 def test_a_failing_branch_migration_is_named(example: Path) -> None:
@@ -327,3 +356,22 @@ def test_head_ref_with_the_snapshot_cache(example: Path, tmp_path: Path) -> None
         assert code == 0, out
         notes.append(json.loads(out)["snapshot"]["used"])
     assert notes == [False, True]
+
+
+def test_plan_markdown_renders_like_the_comment_with_the_merge_migration_note(
+    example: Path,
+) -> None:
+    code, out = run("plan", "--settings", SETTINGS, "--base", "main", "--format", "markdown")
+    assert code == 0, out
+    merge = "shop/migrations/0008_merge_0007_add_sku_0007_price_index.py"
+    assert out.startswith(
+        "### Migration plan on `sqlite`\n\n"
+        f"Planned with the merge migration this branch still needs (`{merge}`).\n\n"
+        "```diff\n"
+        "+ shop.0007_add_sku\n"
+        "+     Add field sku to product  [low risk: new-nullable-field]\n"
+        "+ shop.0008_merge_0007_add_sku_0007_price_index\n"
+        "```\n\n"
+        "<details><summary>SQL for <code>shop.0007_add_sku</code></summary>\n\n"
+        "```sql\nBEGIN;\n"
+    )

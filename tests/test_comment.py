@@ -46,36 +46,141 @@ def assert_structure_is_ours(markdown: str) -> None:
             assert "<script" not in token.content
 
 
-def test_conflict_comment_has_every_part() -> None:
+EXPECTED_COMMENT = """\
+<!-- django-migration-ci: working-directory="." -->
+
+## Django migrations: conflicting migrations in 1 app
+
+Checked head `bbbbbbbbbbbb` against base `main` at `aaaaaaaaaaaa`.
+
+### App `shop`: 2 leaf migrations
+- `0007_add_sku` from this pull request (`shop/migrations/0007_add_sku.py`)
+- `0007_price_index` from the base branch (`shop/migrations/0007_price_index.py`)
+
+Common ancestor: `0006_order`.
+
+Branch ending at `0007_add_sku`:
+
+```diff
++ Add field sku to product
+```
+
+Branch ending at `0007_price_index`:
+
+```diff
++ Create index price_idx on field(s) price of model product
+```
+
+> [!NOTE]
+> Both branches change model `product` (`0007_add_sku`, `0007_price_index`): the merge \
+migration joins the graph, not the changes; check that they fit together.
+
+<details><summary>Merge migration <code>shop/migrations/0008_merge_0007_add_sku_0007_price_index.py\
+</code></summary>
+
+```python
+{merge_content}```
+
+</details>
+
+**Fix**: on a clone of this pull request's branch, this merges the base branch and writes the \
+merge migration above; each line exits 0 once it did its job.
+
+```sh
+git fetch origin -- main
+git merge --no-edit -- origin/main
+migration-ci fix --no-header
+git add -- shop/migrations/0008_merge_0007_add_sku_0007_price_index.py
+git commit -m 'Merge conflicting migrations'
+git push
+```
+
+### Verify on a fresh database: ✅ passed with the merge migration this pull request still needs
+Database `sqlite 3.40.1`{timings}
+
+### Migration plan on `sqlite`
+
+Planned with the merge migration this pull request still needs \
+(`shop/migrations/0008_merge_0007_add_sku_0007_price_index.py`).
+
+```diff
++ shop.0007_add_sku
++     Add field sku to product  [low risk: new-nullable-field]
+```
+
+<details><summary>SQL for <code>shop.0007_add_sku</code></summary>
+
+```sql
+BEGIN;
+ALTER TABLE shop_product ADD COLUMN sku varchar(20) NULL;
+COMMIT;
+```
+
+</details>
+{footer}
+<sub>django-migration-ci 0.1.0</sub>
+"""
+
+
+def test_conflict_comment_is_what_a_reviewer_acts_on() -> None:
+    """Conflicts with sides and branches, the file and the commands, verify's verdict and the
+    plan: no run timings, no snapshot, nothing that changes while the commits do not."""
     body = comment.render_comment(sample_report.conflicted(), summary_url="https://x/run/1",
                                   base_ref="main")
-    assert body.startswith('<!-- django-migration-ci: working-directory="." -->\n')
-    assert headings(body) == [
-        "Django migrations: conflicting migrations in 1 app",
-        "App shop: 2 leaf migrations",
-        "Verify on a fresh database: ✅ passed",
-        "Migration plan on sqlite",
-    ]
-    for part in [
-        "- `0007_add_sku` from this pull request (`shop/migrations/0007_add_sku.py`)",
-        "- `0007_price_index` from the base branch",
-        "Checked head `bbbbbbbbbbbb` against base `main` at `aaaaaaaaaaaa`.",
-        "```diff\n+ Add field sku to product\n```",
-        "Both branches change `product`",
-        "<details><summary>Merge migration <code>shop/migrations/0008_merge_0007_add_sku_"
-        "0007_price_index.py</code></summary>",
-        "```python\nfrom django.db import migrations",
-        "git fetch origin -- main\ngit merge origin/main\nmigration-ci fix\n"
-        "git add -- shop/migrations/0008_merge_0007_add_sku_0007_price_index.py",
-        "Database `sqlite 3.40.1`, 1.23 s; forward 1.00 s; backward 0.10 s.",
-        "+ shop.0007_add_sku\n+     Add field sku to product\n",
-        "- 🟢 low (`new-nullable-field`): `shop.0007_add_sku` `Add field sku to product`:"
-        " `nullable field`",
-        "<details><summary>SQL for <code>shop.0007_add_sku</code></summary>",
-        "Full report: [job summary](https://x/run/1).",
-    ]:
-        assert part in body
+    assert body == EXPECTED_COMMENT.format(
+        merge_content=sample_report.MERGE_CONTENT, timings=".",
+        footer="\nFull report: [job summary](https://x/run/1).\n")
     assert_structure_is_ours(body)
+
+
+def test_the_job_summary_also_has_the_timings_and_the_snapshot() -> None:
+    report = sample_report.conflicted()
+    report["verify"]["snapshot"] = {"used": True, "key": "k" * 40, "note": "restored from cache"}
+    summary = comment.render_summary(report, base_ref="main")
+    assert summary == EXPECTED_COMMENT.format(
+        merge_content=sample_report.MERGE_CONTENT,
+        timings=", 1.23 s; forward 1.00 s; backward 0.10 s.\n"
+                "Base state restored from a snapshot: `restored from cache`.",
+        footer="",
+    ).removeprefix(comment.marker(".") + "\n\n")
+
+
+def test_two_branches_on_one_field_is_a_warning() -> None:
+    report = sample_report.conflicted()
+    report["check"]["conflicts"][0]["overlaps"] = [
+        {"model": "product", "field": "price", "leaves": ["0007_add_sku", "0007_price_index"]}]
+    assert ("> [!WARNING]\n> Both branches change field `product.price` (`0007_add_sku`, "
+            "`0007_price_index`): the merge migration joins the graph but does not resolve that "
+            "clash; keep one of the changes.\n") in comment.render_comment(report)
+
+
+def test_risk_reasons_are_prose_unless_they_could_be_markup() -> None:
+    report = sample_report.conflicted()
+    [entry] = report["plan"]["entries"]
+    entry["operations"][0]["risk"] = {
+        "level": "medium", "reason": "Old code fails its INSERTs (no db_default).",
+        "safer": "Add it with null=True first."}
+    entry["operations"].append({"description": "Raw SQL operation", "irreversible": True,
+                                "risk": {"level": "high", "reason": "<img src=x> @octocat",
+                                         "safer": "[click](https://evil)"}})
+    body = comment.render_comment(report)
+    assert ("Risk levels:\n\n"
+            "- 🟠 medium: `shop.0007_add_sku` `Add field sku to product`: Old code fails its "
+            "INSERTs (no db_default). Safer: Add it with null=True first.\n"
+            "- 🔴 high: `shop.0007_add_sku` `Raw SQL operation`: `<img src=x> @octocat` Safer: "
+            "`[click](https://evil)`\n\n") in body
+    assert "+     Raw SQL operation  [HIGH risk] [IRREVERSIBLE]\n" in body
+    assert_structure_is_ours(body)
+
+
+def test_a_comment_that_differs_only_in_the_run_link_is_the_same_report() -> None:
+    report = sample_report.conflicted()
+    first = comment.render_comment(report, summary_url="https://github.com/a/b/actions/runs/1")
+    later = comment.render_comment(report, summary_url="https://github.com/a/b/actions/runs/2")
+    assert first != later
+    assert comment.same_report(first, later)
+    report["head"]["sha"] = "c" * 40
+    assert not comment.same_report(first, comment.render_comment(report))
 
 
 def test_verify_failure_names_migration_file_operation_error_and_sql() -> None:
@@ -113,9 +218,11 @@ def test_verify_failure_names_migration_file_operation_error_and_sql() -> None:
     ],
 )
 def test_verify_says_where_the_base_state_came_from(snapshot: dict[str, Any], line: str) -> None:
+    """In the job summary: the comment has no snapshot line, it would change with the cache."""
     report = sample_report.clean()
     report["verify"]["snapshot"] = snapshot
-    assert line in comment.render_comment(report).splitlines()
+    assert line in comment.render_summary(report).splitlines()
+    assert "Base state" not in comment.render_comment(report)
 
 
 def _hostile_report() -> dict[str, Any]:
@@ -140,7 +247,8 @@ def test_names_from_the_pull_request_cannot_break_the_markdown() -> None:
     assert headings(body) == [
         "Django migrations: conflicting migrations in 1 app",
         "App x`y``</details><script>alert(1)</script>@octocat¦a # Owned ```: 2 leaf migrations",
-        "Verify on a fresh database: ✅ passed",
+        "Verify on a fresh database: ✅ passed with the merge migration this pull request still "
+        "needs",
         "Migration plan on sqlite",
     ]
     assert_structure_is_ours(body)
@@ -222,11 +330,66 @@ def test_summary_has_no_marker_and_findings_helpers() -> None:
 
 def test_names_that_look_like_options_stay_arguments_in_the_commands() -> None:
     report = sample_report.conflicted()
-    report["check"]["conflicts"][0]["merge_file"]["path"] = "-rf"
+    conflict = report["check"]["conflicts"][0]
+    conflict["merge_file"]["path"] = "-rf"
+    conflict["app_label"] = "--exec=x"
+    conflict["merge_name"] = "0008_merge_20240101_1200"
     body = comment.render_comment(report, base_ref="--upload-pack=touch x")
-    assert "git fetch origin -- '--upload-pack=touch x'\n" \
-           "git merge 'origin/--upload-pack=touch x'\n" in body
-    assert "git add -- -rf\n" in body
+    assert ("```sh\n"
+            "git fetch origin -- '--upload-pack=touch x'\n"
+            "git merge --no-edit -- 'origin/--upload-pack=touch x'\n"
+            "migration-ci fix --no-header --name merge_20240101_1200 -- --exec=x\n"
+            "git add -- -rf\n") in body
+
+
+def fix_commands(body: str) -> list[str]:
+    return body.split("```sh\n")[1].split("\n```")[0].splitlines()
+
+
+def test_timestamped_merge_names_are_passed_so_a_later_run_writes_them() -> None:
+    """Django names a merge of long leaf names with the time it runs; the commands name it."""
+    report = sample_report.conflicted()
+    shop = report["check"]["conflicts"][0]
+    shop["merge_name"] = "0008_merge_20240101_1200"
+    shop["merge_file"]["path"] = "shop/migrations/0008_merge_20240101_1200.py"
+    assert fix_commands(comment.render_comment(report))[2:4] == [
+        "migration-ci fix --no-header shop --name merge_20240101_1200",
+        "git add -- shop/migrations/0008_merge_20240101_1200.py",
+    ]
+    users = {**shop, "app_label": "users", "migrations_dir": "users/migrations",
+             "merge_name": "0002_merge_0001_a_0001_b",
+             "merge_file": {"path": "users/migrations/0002_merge_0001_a_0001_b.py",
+                            "content": "..."}}
+    report["check"]["conflicts"].append(users)
+    assert fix_commands(comment.render_comment(report))[2:5] == [
+        "migration-ci fix --no-header shop --name merge_20240101_1200",
+        "migration-ci fix --no-header users",
+        "git add -- shop/migrations/0008_merge_20240101_1200.py "
+        "users/migrations/0002_merge_0001_a_0001_b.py",
+    ]
+
+
+def test_rebase_strategy_shows_its_own_commands_and_no_merge_file() -> None:
+    body = comment.render_comment(sample_report.conflicted(), strategy="rebase")
+    assert "Merge migration <code>" not in body
+    assert fix_commands(body) == [
+        "git fetch origin -- main",
+        "git merge --no-edit -- origin/main",
+        "migration-ci fix --strategy rebase",
+        "git add -A -- shop/migrations",
+        "git commit -m 'Merge conflicting migrations'",
+        "git push",
+    ]
+
+
+def test_a_conflict_on_the_branch_alone_needs_no_merge_of_the_base() -> None:
+    report = sample_report.conflicted()
+    for leaf in report["check"]["conflicts"][0]["leaves"]:
+        leaf["side"] = "branch"
+    body = comment.render_comment(report)
+    assert "**Fix**: on a clone of this pull request's branch, this writes the merge migration " \
+           "above; each line exits 0 once it did its job." in body
+    assert fix_commands(body)[0] == "migration-ci fix --no-header"
 
 
 def test_the_summary_limit_counts_utf8_bytes() -> None:

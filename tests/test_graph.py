@@ -67,6 +67,25 @@ def test_squash_with_replaced_files_deleted() -> None:
         ("shop", "0001_squashed_0002"), ("shop", "0003")]
 
 
+@pytest.mark.parametrize("order", [1, -1], ids=["outer squash last", "outer squash first"])
+def test_a_squash_of_squashes_replaces_them_after_they_replace_theirs(order: int) -> None:
+    """As Django 6.0 does, whichever squash comes first:
+
+    shop:  0001 ── 0002 ── 0004 ── 0005
+           0003_squashed replaces 0001, 0002; 0006_squashed replaces 0003_squashed, 0004
+    0005 is re-pointed to 0006_squashed, the only other node left.
+    """
+    specs = [
+        spec("shop.0001"), spec("shop.0002", "shop.0001"), spec("shop.0004", "shop.0002"),
+        spec("shop.0005", "shop.0004"),
+        spec("shop.0003_squashed", replaces=("shop.0001", "shop.0002")),
+        spec("shop.0006_squashed", replaces=("shop.0003_squashed", "shop.0004")),
+    ]
+    graph = Graph.build(specs[::order])
+    assert graph.nodes == [("shop", "0005"), ("shop", "0006_squashed")]
+    assert graph.forwards_plan(("shop", "0005")) == [("shop", "0006_squashed"), ("shop", "0005")]
+
+
 def test_run_before_across_apps() -> None:
     """
     billing.0001 ──run_before──> shop.0002   (shop.0002 now depends on billing.0001)
@@ -151,6 +170,14 @@ def test_external_and_empty_apps_are_skipped(dependency: str) -> None:
             "shop/migrations/0001.py: circular dependency between migrations: shop.0001, "
             "shop.0002. Remove the dependency (or run_before) that closes the loop.",
             id="cycle",
+        ),
+        pytest.param(
+            [spec("shop.0001"),
+             spec("shop.0002_auto", "shop.0001", replaces=("shop.0002_squashed",)),
+             spec("shop.0002_squashed", "shop.0001", replaces=("shop.0002_auto",))],
+            "shop/migrations/0002_auto.py: squashed migrations replace each other in a loop: "
+            "shop.0002_auto, shop.0002_squashed. Remove one of them from the other's replaces.",
+            id="squashes replacing each other",
         ),
     ],
 )

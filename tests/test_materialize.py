@@ -10,7 +10,9 @@ import pytest
 
 import migration_ci.project.tempcopy as materialize_module
 from migration_ci.errors import ConfigError
-from migration_ci.project.tempcopy import materialize
+from migration_ci.project.tempcopy import add_untracked, materialize
+from migration_ci.repository import git
+from tests.support.gitrepo import GitRepo
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -190,3 +192,33 @@ def test_a_copy_that_does_not_fit_in_memory_is_made_on_disk(
         assert "shop/migrations/0001_initial.py" in listing(copy)
     assert [c.parent.parent for c in calls] == [memory, disk]
     assert list(memory.iterdir()) == [] and list(disk.iterdir()) == []
+
+
+def test_untracked_files_complete_an_export_but_never_with_migrations(tmp_path: Path) -> None:
+    """What a CI step wrote (ignored or not) joins the files of a commit; committed files win,
+    and the copy rule and the no-migrations rule still apply."""
+    repo = GitRepo(tmp_path / "repo")
+    write(repo.root, {
+        ".gitignore": "local_settings.py\n.env\n", "settings.py": "from local_settings import *",
+        "shop/__init__.py": "", "shop/migrations/__init__.py": "",
+        "shop/migrations/0001_initial.py": "# 1",
+    })
+    repo.commit("project")
+    write(repo.root, {
+        "local_settings.py": "DEBUG = True", ".env": "SECRET=1", "notes/todo.txt": "t",
+        "settings.py": "edited, not committed", "shop/migrations/0002_stray.py": "# stray",
+        "plugin/__init__.py": "", "plugin/migrations/0001_initial.py": "# p",
+        ".venv/pyvenv.cfg": "", "shop/__pycache__/models.cpython-311.pyc": "", "db.sqlite3": "",
+    })
+    export = tmp_path / "export"
+    write(export, {"settings.py": "from local_settings import *",
+                   "shop/migrations/0001_initial.py": "# 1"})
+    add_untracked(repo.root, git.untracked_paths(repo.root), export)
+    assert listing(export) == {
+        ".env": b"SECRET=1",
+        "local_settings.py": b"DEBUG = True",
+        "notes/todo.txt": b"t",
+        "plugin/__init__.py": b"",
+        "settings.py": b"from local_settings import *",
+        "shop/migrations/0001_initial.py": b"# 1",
+    }

@@ -38,7 +38,7 @@ def hook_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
         PROJECT,
         copy,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv", "__pycache__", "*.egg-info", ".*_cache", "build"
+            ".git", ".venv*", "__pycache__", "*.egg-info", ".*_cache", "build"
         ),
     )
     source = GitRepo(copy)
@@ -88,6 +88,10 @@ def test_static_hook_fails_on_conflict_and_fix_writes_the_merge(
         "Conflicting migrations in app 'shop': 0002_a (working tree), 0002_b (working tree)."
         in failed.stdout
     )
+    assert (
+        "1 app with conflicting migrations. Run: the migration-conflicts hook with args: "
+        "[--fix]\n" in failed.stdout
+    )
     # --fix writes the merge migration and still fails, so the user stages it.
     env = pre_commit_env(hook_source)
     rev = subprocess.run(
@@ -127,6 +131,8 @@ def pre_commit_run(
 def test_base_hook_judges_the_merge_with_upstream(repo: GitRepo, hook_source: Path) -> None:
     forked_repo(repo)
     repo.git("update-ref", "refs/remotes/origin/main", "main")
+    # The base is the remote's default branch, origin/HEAD, as git clone records it.
+    repo.git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
     failed = try_repo(
         repo, hook_source, "migration-conflicts-base", "--all-files", "--hook-stage", "pre-push"
     )
@@ -134,6 +140,10 @@ def test_base_hook_judges_the_merge_with_upstream(repo: GitRepo, hook_source: Pa
     assert (
         "Conflicting migrations in app 'shop': 0002_a (this branch), 0002_b (origin/main)."
         in failed.stdout
+    )
+    assert (
+        "1 app with conflicting migrations. Run: git merge origin/main, then the "
+        "migration-conflicts-base hook with args: [--fix]\n" in failed.stdout
     )
     repo.git("update-ref", "refs/remotes/origin/main", "feature")
     clean = try_repo(

@@ -179,8 +179,8 @@ def test_a_push_rechecks_the_open_pull_requests_it_may_have_changed(
         in sku["body"]
     assert f"Checked head `{pushed.heads[1][:12]}` against base `main` at `{short}`." \
         in sku["body"]
-    assert "git fetch origin -- main\ngit merge origin/main\nmigration-ci fix\n" \
-           "git add -- shop/migrations/0003_merge_0002_add_sku_0002_price_index.py\n" \
+    assert "git fetch origin -- main\ngit merge --no-edit -- origin/main\nmigration-ci fix " \
+           "--no-header\ngit add -- shop/migrations/0003_merge_0002_add_sku_0002_price_index.py\n" \
         in sku["body"]
     assert (f"The base branch `main` moved to `{short}`: this pull request was judged again, "
             "merged with it, statically (nothing of the pull request was checked out or run). "

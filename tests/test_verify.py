@@ -303,7 +303,8 @@ def test_configured_database_is_never_touched(
         )
         run_id = secrets.token_hex(4)
         spec = ProjectSpec(proj.root, proj.settings_module)
-        result = verify(spec, database=DatabaseChoice(alias="default"), run_id=run_id)
+        # No --database-url, no --database: the project's own default alias, on its server.
+        result = verify(spec, database=DatabaseChoice(), run_id=run_id)
         assert result.database.vendor == engine.vendor
         assert result.failure is not None
         assert result.failure.name == "0002_other"
@@ -323,7 +324,7 @@ def test_settings_that_cannot_be_imported(project: DjangoProject) -> None:
         verify(spec, database=DatabaseChoice())
     assert str(info.value) == (
         f"Cannot load settings 'no_such_settings' from {str(project.root)!r}: "
-        "ModuleNotFoundError: No module named 'no_such_settings' "
+        "ModuleNotFoundError: No module named 'no_such_settings'. "
         "Pass --settings (or set DJANGO_SETTINGS_MODULE) to a module importable from "
         "--project-dir."
     )

@@ -29,6 +29,7 @@ from migration_ci.github.event import Event, as_mapping
 from migration_ci.github.inputs import Inputs, RunContext
 from migration_ci.github.workflow import Annotation, Workflow
 from migration_ci.report import comment
+from migration_ci.report.fix_section import fix_hint
 from migration_ci.report.status import describe
 
 ARTIFACT_FILE = "migration-ci-report.json"
@@ -162,13 +163,14 @@ def find_annotations(report: Mapping[str, Any], working_directory: str) -> list[
         return repo_path(working_directory, path)
 
     found = []
+    base = comment.as_dict(report.get("base"))
     for conflict in comment.conflicts(report):
         names = [comment.as_text(comment.as_dict(leaf).get("name"))
                  for leaf in comment.as_list(conflict.get("leaves"))]
         for leaf in map(comment.as_dict, comment.as_list(conflict.get("leaves"))):
             found.append(Annotation(
                 "error", f"Conflicting migrations in app '{conflict.get('app_label')}': "
-                         f"{', '.join(names)}. Run: migration-ci fix",
+                         f"{', '.join(names)}. {fix_hint(conflict, base)}",
                 file=at(leaf.get("path")), line=1, title="Conflicting migration leaf"))
     failure = comment.as_dict(comment.as_dict(report.get("verify")).get("failure"))
     if failure:
@@ -235,7 +237,9 @@ def sync_comment(github: GitHubPort, number: int, report: dict[str, Any], contex
         return ""
     if sticky is None:
         sticky = _create(github, number, body, mark, login)
-    return github.edit_comment(sticky, body).url if sticky.body != body else sticky.url
+    if comment.same_report(sticky.body, body):
+        return sticky.url  # unchanged but for the link to this run: no edit, no "edited" mark
+    return github.edit_comment(sticky, body).url
 
 
 def _create(github: GitHubPort, number: int, body: str, mark: str, login: str | None) -> Comment:

@@ -18,6 +18,7 @@ from typing import Any
 
 from migration_ci.activities import action
 from migration_ci.errors import ConfigError, GitError
+from migration_ci.fix.merge import fix_arguments
 from migration_ci.github.event import Event
 from migration_ci.github.inputs import Inputs, RunContext
 from migration_ci.report import comment
@@ -163,6 +164,16 @@ def _redacted(exc: GitError, config: Sequence[str]) -> GitError:
     return GitError(message, hint)
 
 
+def fix_runs(inputs: Inputs, report: dict[str, Any]) -> list[list[str]]:
+    """The ``fix`` arguments that write the very files the comment shows (names and no header),
+    as its commands do; a rebase writes no merge file."""
+    if inputs.strategy == "rebase":
+        return [[]]
+    names = {comment.as_text(c.get("app_label")): comment.as_text(c.get("merge_name"))
+             for c in comment.conflicts(report) if c.get("merge_name")}
+    return [["--no-header", *extra] for extra in fix_arguments(names)]
+
+
 def commit_fix(inputs: Inputs, context: RunContext, event: Event,
                report: dict[str, Any], tool: Tool) -> str:
     """Check out the PR branch, merge the base, write the fix, commit and push it."""
@@ -172,12 +183,13 @@ def commit_fix(inputs: Inputs, context: RunContext, event: Event,
     git.checkout_new_branch(root, head, f"origin/{head}")
     if not git.merge_no_edit(root, f"origin/{base}"):
         return (f"fix: commit stopped: merging {comment.code(base)} into {comment.code(head)} "
-                "has git conflicts, so the merge was aborted and nothing was pushed. Merge "
-                "locally, then run: `migration-ci fix`")
-    code, _, err = tool(["fix", "--format", "json", "--strategy", inputs.strategy,
-                          "--root", str(project_dir(inputs, context))])
-    if code not in (0, 1):
-        raise ConfigError(f"migration-ci fix failed (exit {code}): {err.strip()}")
+                "has git conflicts, so the merge was aborted and nothing was pushed. Run the "
+                "commands below locally, resolving those conflicts when `git merge` stops.")
+    for extra in fix_runs(inputs, report):
+        code, _, err = tool(["fix", "--format", "json", "--strategy", inputs.strategy,
+                              "--root", str(project_dir(inputs, context)), *extra])
+        if code not in (0, 1):
+            raise ConfigError(f"migration-ci fix failed (exit {code}): {err.strip()}")
     dirs = sorted({action.repo_path(inputs.working_directory, c.get("migrations_dir"))
                    for c in comment.conflicts(report)})
     sha = git.commit_paths(root, dirs, "Merge conflicting migrations\n\n"

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Literal, TypeVar
 
@@ -27,7 +28,7 @@ from migration_ci.graph.specs import (
 )
 from migration_ci.parsecache import ParseCache, cache_dir
 from migration_ci.project.session import ProjectSpec, run_worker
-from migration_ci.project.tempcopy import materialize
+from migration_ci.project.tempcopy import add_untracked, materialize
 from migration_ci.repository import git
 from migration_ci.repository.trees import GitTree, MergedTree, Source, WorkingTree
 
@@ -86,13 +87,18 @@ def head_commit(source: Source) -> str | None:
 @contextmanager
 def loadable_project(repo: Path, head: str | None, project_dir: Path) -> Iterator[Path]:
     """The project folder Django loads: the working tree's, or with ``--head`` that commit's
-    files written to a temporary folder (the working tree is never touched)."""
+    files written to a temporary folder (the working tree is never touched), completed by the
+    files of the project folder that git does not track (a settings file or ``.env`` a CI step
+    wrote; never a migration: those come from the commit)."""
     if head is None:
         yield project_dir
         return
+    top = git.toplevel(repo)
+    prefix = project_dir.resolve().relative_to(top.resolve())
     with tempfile.TemporaryDirectory(prefix="migration-ci-head-") as tmp:
-        git.export_tree(repo, head, Path(tmp))
-        yield Path(tmp) / project_dir.resolve().relative_to(repo.resolve())
+        git.export_tree(top, head, Path(tmp))
+        add_untracked(top, git.untracked_paths(top, prefix.as_posix()), Path(tmp))
+        yield Path(tmp) / prefix
 
 
 def analyze_loaded(source: Source, settings: str, project_dir: Path) -> Analysis:
@@ -106,9 +112,9 @@ def analyze_loaded(source: Source, settings: str, project_dir: Path) -> Analysis
     with loadable_project(Path(source.root), head_commit(source), project_dir) as loadable:
         if files:
             with materialize(loadable, files) as copy:
-                graph, specs = load_graph(ProjectSpec(copy, settings))
+                graph, specs = load_graph(ProjectSpec(copy, settings, home=project_dir))
         else:
-            graph, specs = load_graph(ProjectSpec(loadable, settings))
+            graph, specs = load_graph(ProjectSpec(loadable, settings, home=project_dir))
     prefix = project_dir.resolve().relative_to(Path(source.root).resolve()).as_posix()
     if prefix != ".":
         specs = {k: replace(s, path=f"{prefix}/{s.path}") for k, s in specs.items()}
@@ -148,6 +154,20 @@ def _packages_from_specs(specs: Iterable[MigrationSpec]) -> tuple[MigrationPacka
     )
 
 
+def merge_timestamp(source: Source) -> str | None:
+    """The time a long merge name holds (Django puts "now" there), taken from the commits judged
+    so that every run on them names the merge alike: the newer of the head and base commits,
+    in UTC. The working tree alone has no commit to take it from: None, "now" as in Django."""
+    shas = [source.sha] if isinstance(source, GitTree) else [
+        sha for sha in (getattr(source, "head_sha", None), getattr(source, "base_sha", None))
+        if sha
+    ]
+    if not shas:
+        return None
+    seconds = max(git.commit_times(Path(source.root), shas))
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y%m%d_%H%M")
+
+
 def _finish(
     engine: Engine,
     graph: Graph,
@@ -156,7 +176,8 @@ def _finish(
     source: Source,
 ) -> Analysis:
     dirs = {p.app_label: p.migrations_dir for p in packages}
-    conflicts = describe_conflicts(graph, specs, source.side_of, dirs)
+    timestamp = merge_timestamp(source) if graph.conflicts() else None
+    conflicts = describe_conflicts(graph, specs, source.side_of, dirs, timestamp=timestamp)
     warnings = tuple(w for key in sorted(specs) for w in specs[key].warnings)
     result = CheckResult(
         engine=engine,

@@ -76,7 +76,7 @@ def merged_state(analysis: Analysis, root: Path, project_dir: Path, config: Conf
 def _merge_files(analysis: Analysis) -> dict[str, str]:
     return {
         f"{c.migrations_dir}/{c.merge_name}.py": render_merge(
-            c.app_label, c.merge_name, c.merge_dependencies
+            c.app_label, c.merge_name, c.merge_dependencies, include_header=False
         )
         for c in analysis.result.conflicts
         if c.merge_name

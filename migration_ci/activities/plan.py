@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from migration_ci.activities.database import open_throwaway, resolve_database, worker_database
 from migration_ci.activities.merged import MergedState, loaded_project
-from migration_ci.activities.verify import prepared_project, resolve_database
-from migration_ci.databases.throwaway import DatabaseChoice, throwaway_database
+from migration_ci.activities.verify import prepared_project
+from migration_ci.databases.throwaway import DatabaseChoice
 from migration_ci.plan.policy import NO_POLICY, RiskPolicy
 from migration_ci.plan.records import Plan, build_plan
-from migration_ci.project.session import ProjectSpec, WorkerDatabase, WorkerSession
+from migration_ci.project.session import ProjectSpec, WorkerSession
 
 
 def run_plan(
@@ -29,9 +30,6 @@ def run_plan(
         WorkerSession(copy) as session,
     ):
         resolved = resolve_database(session, database)
-        with throwaway_database(resolved.settings, vendor=resolved.vendor) as db:
-            target = WorkerDatabase(
-                resolved.alias, db.name, db.settings if resolved.from_url else None
-            )
-            collected = session.call("plan", payload, database=target)
+        with open_throwaway(resolved, project.settings) as db:
+            collected = session.call("plan", payload, database=worker_database(db, resolved))
     return build_plan(collected, gone_paths=state.base_paths, policy=policy)

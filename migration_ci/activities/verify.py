@@ -16,6 +16,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migration_ci.activities.database import (
+    ResolvedDatabase,
+    open_throwaway,
+    resolve_database,
+    worker_database,
+)
 from migration_ci.activities.merged import MergedState, loaded_project
 from migration_ci.activities.snapshot import BaseState, prepare_base_state
 from migration_ci.activities.snapshot_build import BaseStep
@@ -24,24 +30,20 @@ from migration_ci.databases.throwaway import (
     DatabaseChoice,
     DatabaseInfo,
     ThrowawayDatabase,
-    get_vendor,
     new_run_id,
-    throwaway_database,
 )
-from migration_ci.errors import ConfigError, DatabaseError
 from migration_ci.graph.specs import Key
-from migration_ci.project.session import ProjectSpec, WorkerDatabase, WorkerSession
+from migration_ci.project.session import ProjectSpec, WorkerSession
 from migration_ci.project.tempcopy import materialize
 
 __all__ = [
     "Failure", "IrreversibleOperation", "MigrationTiming", "MissingChange", "PhaseTiming",
-    "ResolvedDatabase", "VerifyResult", "prepared_project", "resolve_database",
+    "ResolvedDatabase", "VerifyResult", "open_throwaway", "prepared_project",
+    "resolve_database",
     "run_verify", "run_verify_worker", "verify",
 ]
 
-SUPPORTED_VENDORS = ("sqlite", "postgresql", "mysql")
 NO_CACHE_NOTE = "no snapshot cache (--cache DIR not given, or --no-cache); verified from zero"
-DEFAULT_SQLITE = {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}
 
 
 @dataclass(frozen=True)
@@ -136,20 +138,6 @@ class VerifyResult:
         )
 
 
-@dataclass(frozen=True)
-class ResolvedDatabase:
-    """The DATABASES entry the throwaway database is made beside, and the alias it replaces.
-
-    ``from_url``: ``settings`` came from ``--database-url`` and replace the project's entry in
-    the worker; otherwise the project's own entry is used with only its NAME changed.
-    """
-
-    alias: str
-    vendor: str
-    settings: Mapping[str, Any] = field(repr=False)
-    from_url: bool = False
-
-
 def verify(
     project: ProjectSpec,
     *,
@@ -181,7 +169,7 @@ def verify(
     run_id = run_id or new_run_id()
     with prepared_project(project, files, merge_files) as loaded, WorkerSession(loaded) as session:
         resolved = resolve_database(session, database)
-        with throwaway_database(resolved.settings, run_id=run_id, vendor=resolved.vendor) as db:
+        with open_throwaway(resolved, project.settings, run_id) as db:
             prepared = time.perf_counter()
             step = None
             if base is not None and cache_dir is not None:
@@ -232,41 +220,6 @@ def describe_snapshot(
     return {"used": False, "key": None, "note": NO_CACHE_NOTE, "chained_from": None}
 
 
-def resolve_database(session: WorkerSession, choice: DatabaseChoice) -> ResolvedDatabase:
-    """``--database-url`` when given, else the project's ``DATABASES[--database]``, else SQLite.
-
-    A project without any database configured is verified on SQLite too.
-    """
-    from_url = choice.url_settings()
-    if from_url is not None:
-        return ResolvedDatabase(choice.target_alias, get_vendor(from_url), from_url, from_url=True)
-    if choice.alias is None:
-        return ResolvedDatabase("default", "sqlite", DEFAULT_SQLITE, from_url=True)
-    project = session.project
-    databases: dict[str, Any] = session.call("databases", {})["databases"]
-    entry = databases.get(choice.alias)
-    if entry is None and databases:
-        raise ConfigError(
-            f"No database alias {choice.alias!r} in DATABASES of settings "
-            f"{project.settings!r}; it has: {', '.join(sorted(databases))}.",
-            "Pass --database with one of them, or --database-url.",
-        )
-    if entry is None or is_unconfigured(entry):
-        return ResolvedDatabase(choice.alias, "sqlite", DEFAULT_SQLITE, from_url=True)
-    if entry["vendor"] not in SUPPORTED_VENDORS:
-        raise DatabaseError(
-            f"Database alias {choice.alias!r} uses engine {entry['settings'].get('ENGINE')!r}, "
-            "which cannot be verified (or its driver is not installed).",
-            "Pass --database-url with a PostgreSQL, MySQL/MariaDB or SQLite URL.",
-        )
-    return ResolvedDatabase(choice.alias, entry["vendor"], entry["settings"])
-
-
-def is_unconfigured(entry: Mapping[str, Any]) -> bool:
-    """Django's default when DATABASES is empty: the dummy backend, no ENGINE given."""
-    return entry["vendor"] in (None, "dummy") and not entry["settings"].get("ENGINE")
-
-
 @contextlib.contextmanager
 def prepared_project(
     project: ProjectSpec,
@@ -298,10 +251,6 @@ def run_verify_worker(
         "root": str(session.project.project_dir),
     }
     return session.call("verify", payload, database=worker_database(db, resolved))
-
-
-def worker_database(db: ThrowawayDatabase, resolved: ResolvedDatabase) -> WorkerDatabase:
-    return WorkerDatabase(resolved.alias, db.name, db.settings if resolved.from_url else None)
 
 
 def run_verify(

@@ -20,6 +20,7 @@ from migration_ci.activities.check import Analysis, analyze, open_source
 from migration_ci.activities.merged import merged_state
 from migration_ci.activities.plan import run_plan
 from migration_ci.activities.verify import run_verify
+from migration_ci.cli.fixing import fix_hint
 from migration_ci.config import Config
 from migration_ci.databases.throwaway import DatabaseChoice
 from migration_ci.errors import EXIT_OK, MigrationCIError
@@ -73,7 +74,8 @@ def run_demo(out: TextIO, *, keep: Path | None = None) -> int:
         )
         out.write("$ migration-ci check --base main\n")
         analysis = analyze(open_source(root, "main"), Config(base="main"))
-        out.write(report.render_text(analysis.result))
+        out.write(report.render_text(analysis.result,
+                                     fix_command=fix_hint(analysis.result, "main")))
         for conflict in analysis.result.conflicts:
             if conflict.merge_name is None:
                 continue

@@ -112,6 +112,11 @@ def load_settings(args: argparse.Namespace, roots: Roots) -> Config:
     )
     if config.base is None and args.default_base:
         config = config.override(base=args.default_base)
+    if config.base is not None and config.base.endswith("/HEAD"):
+        # origin/HEAD: the repository's default branch, named (origin/master) in every hint.
+        from migration_ci.repository import git
+
+        config = config.override(base=git.remote_default_branch(roots.repo, config.base))
     if config.settings is None and os.environ.get("DJANGO_SETTINGS_MODULE"):
         config = config.override(settings=os.environ["DJANGO_SETTINGS_MODULE"])
     return config

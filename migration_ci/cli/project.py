@@ -161,7 +161,7 @@ def _plan(
     if args.format == "json":
         out.write(plan_render.render_json(plan))
     elif args.format == "markdown":
-        out.write(plan_render.render_markdown(plan))
+        out.write(plan_render.render_markdown(plan, merge_paths=_merge_paths(state)))
     elif args.format == "sarif":
         from migration_ci.plan.records import plan_to_json
         from migration_ci.report import sarif
@@ -226,7 +226,10 @@ def _report(
 
         out.write(render_summary(document))
     else:
-        out.write(report.render_text(state.analysis.result))
+        from migration_ci.cli.fixing import fix_hint
+
+        hint = fix_hint(state.analysis.result, config.base, root=args.root)
+        out.write(report.render_text(state.analysis.result, fix_command=hint))
         out.write(_merged_notes(state, "verified"))
         if verified is not None:
             out.write(report.render_verify_text(document["verify"]))
@@ -236,10 +239,15 @@ def _report(
     return EXIT_FINDINGS if failed or state.analysis.result.has_conflicts else EXIT_OK
 
 
+def _merge_paths(state: MergedState) -> list[str]:
+    """The merge migrations the temporary copy holds, relative to the repository."""
+    conflicts = state.analysis.result.conflicts
+    return [f"{c.migrations_dir}/{c.merge_name}.py" for c in conflicts if c.merge_name]
+
+
 def _merged_notes(state: MergedState, verb: str) -> str:
     """What the temporary copy holds beyond this branch's files, said before the results."""
-    conflicts = state.analysis.result.conflicts
-    names = [f"{c.migrations_dir}/{c.merge_name}.py" for c in conflicts if c.merge_name]
+    names = _merge_paths(state)
     lines = []
     if names:
         lines.append(

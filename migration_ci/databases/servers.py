@@ -25,6 +25,16 @@ CONNECT_HINT = (
 )
 
 
+class ServerUnreachable(DatabaseError):
+    """The server could not be connected to; the glue says which setting named it."""
+
+    def __init__(self, label: str, address: str, user: str, reason: str) -> None:
+        super().__init__(
+            f"Cannot connect to {label} at {address} as user {user!r}: {reason}", CONNECT_HINT
+        )
+        self.label, self.address, self.user, self.reason = label, address, user, reason
+
+
 class Server:
     """A connection to a database server's maintenance database, for CREATE and DROP only."""
 
@@ -44,12 +54,11 @@ class Server:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def unreachable(self, error: Exception) -> DatabaseError:
+    def unreachable(self, error: Exception) -> ServerUnreachable:
         reason = " ".join(str(error).split()) or type(error).__name__
-        return DatabaseError(
-            f"Cannot connect to {self.label} at {self.address} as user {self.user!r}: {reason}",
-            CONNECT_HINT,
-        )
+        if not reason.endswith((".", "?", "!")):
+            reason += "."  # the hint that follows is a sentence of its own
+        return ServerUnreachable(self.label, self.address, self.user, reason)
 
     @contextlib.contextmanager
     def failing_as(self, what: str) -> Iterator[None]:

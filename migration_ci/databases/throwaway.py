@@ -36,8 +36,8 @@ _RUN_ID = re.compile(r"^[0-9a-z]{1,16}$")
 
 @dataclass(frozen=True)
 class DatabaseChoice:
-    """``--database-url`` (wins when given), ``--database ALIAS`` of the project's DATABASES,
-    or neither: a temporary SQLite file in place of the ``default`` alias."""
+    """``--database-url`` (wins when given), else the project's own ``DATABASES[ALIAS]``:
+    ``--database ALIAS``, or ``default`` when neither is given."""
 
     url: str | None = field(default=None, repr=False)  # may hold a password
     alias: str | None = None

@@ -7,6 +7,7 @@ overlaps) follows the same walk over same-app ancestries.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import takewhile
 from typing import Protocol
@@ -16,6 +17,7 @@ from migration_ci.graph.specs import Branch, Conflict, Key, Leaf, MigrationSpec,
 # Django puts the timestamp in the name when the joined leaf names are longer than this
 # (makemigrations.handle_merge, ticket #31467).
 MAX_JOINED_LEAF_NAMES = 47
+TIMESTAMPED_NAME = re.compile(r"[0-9]+_merge_[0-9]{8}_[0-9]{4}")
 
 
 class GraphView(Protocol):
@@ -55,6 +57,27 @@ def merge_name(leaves: Iterable[str], *, timestamp: str | None = None) -> str:
             timestamp = get_migration_name_timestamp()
         joined = timestamp
     return f"{merge_number(leaves):04d}_merge_{joined}"
+
+
+def fix_arguments(merge_names: Mapping[str, str]) -> list[list[str]]:
+    """The arguments of the ``fix`` runs that write exactly these merge migrations (app label
+    -> name), whenever they run.
+
+    A plain ``fix`` writes Django's name, unless that holds a timestamp, which a later run would
+    not repeat: then each app gets its own run with ``--name`` (which, as ``makemigrations
+    --merge --name``, names the merge of every app it fixes).
+    """
+    if not any(TIMESTAMPED_NAME.fullmatch(name) for name in merge_names.values()):
+        return [[]]
+    return [
+        [app, *(["--name", name.partition("_")[2]] if TIMESTAMPED_NAME.fullmatch(name) else [])]
+        for app, name in sorted(merge_names.items())
+    ]
+
+
+def named_merge(leaves: Iterable[str], name: str) -> str:
+    """The merge's name with ``--name``: Django's number, then ``name``."""
+    return f"{merge_number(leaves):04d}_{name}"
 
 
 def merge_dependencies(app_label: str, leaves: Iterable[str]) -> tuple[Key, ...]:

@@ -8,7 +8,10 @@ answering 5xx (the caller looks before it posts again).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +55,21 @@ class _Retry(GithubRetry):
     def get_retry_after(self, response: Any) -> float | None:
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(float(seconds), self.retry_after_cap)
+
+
+@contextlib.contextmanager
+def _quiet_retry_log() -> Iterator[None]:
+    """Keep PyGithub's retry logger (which logs every 403 it sees, at INFO, to stderr) quiet
+    for a request whose 403 is expected: GET /user with the default token is not a failure."""
+    def unexpected(record: logging.LogRecord) -> bool:
+        return " failed with 403" not in record.getMessage()
+
+    logger = logging.getLogger("github.GithubRetry")
+    logger.addFilter(unexpected)
+    try:
+        yield
+    finally:
+        logger.removeFilter(unexpected)
 
 
 class GitHubAPIError(GitHubError):
@@ -158,8 +176,9 @@ class GitHub:
         """
         if self._identity is None:
             try:
-                login: str | None = str(self._call("read the token's user",
-                                                   lambda: self._github.get_user().login))
+                with _quiet_retry_log():
+                    login: str | None = str(self._call("read the token's user",
+                                                       lambda: self._github.get_user().login))
             except GitHubAPIError as exc:
                 if exc.status not in (401, 403, 404):
                     raise

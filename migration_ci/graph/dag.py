@@ -1,7 +1,11 @@
 """The migration graph: Django's own ``MigrationGraph``, fed with parsed specs.
 
-``Graph.build`` follows ``MigrationLoader.build_graph`` (Django 5.2) with no database
-connection and ``replace_migrations=True``, rule for rule. One thing differs on purpose:
+``Graph.build`` follows ``MigrationLoader.build_graph`` (Django 6.1) with no database
+connection and ``replace_migrations=True``, rule for rule, on every supported Django. Django
+6.0 lets a squash replace squashes and applies it after them ("squashed migrations can now
+themselves be squashed", 6.0 release notes), and 6.1 reads migration files in sorted order;
+older versions apply squashes in the order of a set, which changes from run to run, so this is
+the one answer every version can give. One thing differs on purpose:
 Django resolves each ``__first__``/``__latest__`` dependency with ``graph.root_nodes(app)``,
 which scans every node (quadratic on large projects); here each app's roots and leaves are
 kept up to date as edges are added, which gives the same answer at the same moment.
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from django.db.migrations.exceptions import CircularDependencyError, NodeNotFoundError
+from django.db.migrations.exceptions import CircularDependencyError
 from django.db.migrations.graph import DummyNode, MigrationGraph
 
 from migration_ci.errors import GraphError
@@ -109,22 +113,36 @@ class Graph:
             builder.add_external(spec)
         paths = {spec.key: spec.path for spec in specs}
         graph = cls(builder.graph, paths)
-        for spec in specs:
-            if spec.replaces:  # nothing is applied: every squash is used
-                graph._replace(spec)
+        squashes = {spec.key: spec for spec in specs if spec.replaces}
+        done: dict[Key, bool] = {}
+        for key in squashes:  # nothing is applied: every squash is used
+            graph._replace(key, squashes, done)
         graph.validate()
         return graph
 
-    def _replace(self, spec: MigrationSpec) -> None:
-        try:
-            self._graph.remove_replaced_nodes(spec.key, spec.replaces)
-        except NodeNotFoundError:
-            # Django raises this too: a squash replaced by a squash processed earlier.
-            raise GraphError(
-                f"{spec.path}: squashed migration {spec.app_label}.{spec.name} is itself "
-                "replaced by another squashed migration, so it cannot be used.",
-                "Delete it, or remove it from the other migration's replaces.",
-            ) from None
+    def _replace(self, key: Key, squashes: Mapping[Key, MigrationSpec],
+                 done: dict[Key, bool]) -> None:
+        """``MigrationLoader.replace_migration``: the squashes a squash replaces go first.
+
+        ``done`` maps each squash started to whether it is finished: the unfinished ones are
+        the squashes being replaced, so reaching one of them again closes a loop.
+        """
+        if done.get(key):
+            return
+        spec = squashes[key]
+        if key in done:
+            started = [k for k, finished in done.items() if not finished]
+            loop = ", ".join(f"{app}.{name}" for app, name in started[started.index(key):])
+            raise GraphError(  # Django: "Cyclical squash replacement found"
+                f"{spec.path}: squashed migrations replace each other in a loop: {loop}.",
+                "Remove one of them from the other's replaces.",
+            )
+        done[key] = False
+        for inner in spec.replaces:
+            if inner in squashes:
+                self._replace(inner, squashes, done)
+        self._graph.remove_replaced_nodes(key, spec.replaces)
+        done[key] = True
 
     @classmethod
     def from_django(cls, graph: MigrationGraph, paths: Mapping[Key, str] | None = None) -> Graph:

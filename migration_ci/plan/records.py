@@ -18,8 +18,6 @@ from migration_ci.plan.risk import Level, Risk, assess
 
 Status = Literal["new", "gone"]
 
-GONE_NOTE = "on base, missing here: may already be applied in production"
-
 LEVEL_ORDER: dict[Level, int] = {"high": 0, "medium": 1, "low": 2}
 
 

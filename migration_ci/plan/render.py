@@ -8,38 +8,23 @@ fence longer than any backtick run they hold (helpers shared with ``comment``).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from migration_ci.plan.records import GONE_NOTE, Plan, PlanEntry, PlannedOperation, plan_to_json
-from migration_ci.plan.risk import Risk
-from migration_ci.report.comment import code, details, fenced, html_code, one_line
-
-RISK_LABELS = {"high": "HIGH", "medium": "MEDIUM", "low": "low"}
-RISK_ICONS = {"high": "🔴 high", "medium": "🟠 medium", "low": "🟢 low"}
-EMPTY = "No planned migration operations."
-
-
-def gone_warning(plan: Plan) -> str:
-    count = len(plan.gone)
-    noun = "migration" if count == 1 else "migrations"
-    return (
-        f"{count} {noun} on the base {'is' if count == 1 else 'are'} missing from this branch "
-        "(deleted or renamed) and may already be applied in production"
-    )
-
-
-def risk_tag(op: PlannedOperation) -> str:
-    """``[MEDIUM risk: add-index]``, or ``[accepted MEDIUM risk: add-index]``."""
-    if op.risk is None:
-        return ""
-    accepted = "accepted " if op.risk.accepted is not None else ""
-    return f"[{accepted}{RISK_LABELS[op.risk.level]} risk: {op.risk.rule}]"
+from migration_ci.plan.records import Plan, PlanEntry, PlannedOperation, plan_to_json
+from migration_ci.report.plan_section import (
+    EMPTY,
+    GONE_NOTE,
+    gone_warning,
+    render_plan_section,
+    risk_tags,
+)
 
 
 def operation_tags(op: PlannedOperation) -> str:
-    tags = [risk_tag(op)] if op.risk else []
-    if op.irreversible:
-        tags.append("[IRREVERSIBLE]")
-    return "  " + " ".join(tags) if tags else ""
+    if op.risk is None:
+        return risk_tags(None, op.irreversible)
+    return risk_tags(op.risk.level, op.irreversible, rule=op.risk.rule,
+                     accepted=op.risk.accepted is not None)
 
 
 # -- text -------------------------------------------------------------------------------------
@@ -47,7 +32,7 @@ def operation_tags(op: PlannedOperation) -> str:
 def render_text(plan: Plan, *, sql: bool = False) -> str:
     lines = [f"Planned operations on {plan.vendor}:" if plan.vendor else "Planned operations:"]
     if plan.gone:
-        lines.append(f"WARNING: {gone_warning(plan)}:")
+        lines.append(f"WARNING: {gone_warning(len(plan.gone))}:")
     for entry in plan.gone:
         lines.append(f"- {entry.label}  ({GONE_NOTE})")
     for entry in plan.new:
@@ -80,65 +65,8 @@ def render_json(plan: Plan) -> str:
 
 # -- Markdown ---------------------------------------------------------------------------------
 
-def render_markdown(plan: Plan, *, sql: bool = True) -> str:
-    parts = [f"### Migration plan on {code(plan.vendor) if plan.vendor else 'the database'}"]
-    if plan.gone:
-        parts.append(gone_alert(plan))
-    if not plan.entries:
-        parts.append(EMPTY)
-        return "\n\n".join(parts) + "\n"
-    parts.append(fenced("\n".join(diff_lines(plan)), "diff"))
-    risks = risk_lines(plan)
-    if risks:
-        parts.append("Risk levels:\n\n" + "\n".join(risks))
-    if sql:
-        parts.extend(sql_block(entry) for entry in plan.new if entry.sql or entry.sql_error)
-    return "\n\n".join(parts) + "\n"
-
-
-def gone_alert(plan: Plan) -> str:
-    items = [
-        f"> - {code(entry.label)}" + (f" ({code(entry.path)})" if entry.path else "")
-        for entry in plan.gone
-    ]
-    return "\n".join([
-        "> [!WARNING]",
-        f"> **{gone_warning(plan)}.** Django will not unapply them; keep the files (or squash",
-        "> with `replaces`) until every database has moved past them.",
-        *items,
-    ])
-
-
-def diff_lines(plan: Plan) -> list[str]:
-    lines = [f"- {one_line(entry.label)}  ({GONE_NOTE})" for entry in plan.gone]
-    for entry in plan.new:
-        lines.append(f"+ {one_line(entry.label)}")
-        lines.extend(
-            f"+     {one_line(op.description, 500)}{operation_tags(op)}" for op in entry.operations
-        )
-    return lines
-
-
-def risk_lines(plan: Plan) -> list[str]:
-    return [
-        f"- {risk_icon(op.risk)} ({code(op.risk.rule)}): {code(entry.label)} "
-        f"{code(op.description)}: {op.risk.reason} Safer: {op.risk.safer}"
-        + (f" Accepted: {code(op.risk.accepted, 500)}" if op.risk.accepted is not None else "")
-        for entry in plan.new
-        for op in entry.operations
-        if op.risk and op.risk.level != "low"
-    ]
-
-
-def risk_icon(risk: Risk) -> str:
-    return ("✅ accepted " if risk.accepted is not None else "") + RISK_ICONS[risk.level]
-
-
-def sql_block(entry: PlanEntry) -> str:
-    parts = []
-    if entry.sql_error:
-        lead = "Part of" if entry.sql else "No SQL for"
-        parts.append(f"{lead} {code(entry.label)}: {code(entry.sql_error, 1000)}")
-    if entry.sql:
-        parts.append(details(f"SQL for {html_code(entry.label)}", fenced(entry.sql, "sql")))
-    return "\n\n".join(parts)
+def render_markdown(plan: Plan, *, sql: bool = True, merge_paths: Sequence[str] = ()) -> str:
+    """The plan as the pull-request comment shows it (``report.plan_section``)."""
+    return render_plan_section(
+        plan_to_json(plan), sql=sql, merge_paths=merge_paths, subject="this branch"
+    ) + "\n"

@@ -22,13 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migration_ci import errors
-from migration_ci.errors import ConfigError, ProjectError, WorkerError
+from migration_ci.errors import ConfigError, WorkerError
+from migration_ci.project.failures import SETTINGS_HINT, stderr_tail, to_exception
 
-SETTINGS_HINT = (
-    "Pass --settings (or set DJANGO_SETTINGS_MODULE) to a module importable from --project-dir."
-)
-STDERR_TAIL_LINES = 30
 _MANAGE_PY_SETTINGS = re.compile(
     r"""environ\.setdefault\(\s*["']DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']"""
 )
@@ -39,12 +35,14 @@ class ProjectSpec:
     """Where the user's Django project is and how to load it.
 
     ``extra_paths`` are put on ``sys.path`` after ``project_dir``; relative ones are relative to
-    ``project_dir``, so they follow the project into a temporary copy (``with_dir``).
+    ``project_dir``, so they follow the project into a temporary copy (``with_dir``), which
+    keeps the user's folder as ``home`` for messages.
     """
 
     project_dir: Path
     settings: str
     extra_paths: tuple[str, ...] = ()
+    home: Path | None = None  # the user's own project folder, when this is a copy of it
 
     @classmethod
     def from_options(
@@ -75,7 +73,12 @@ class ProjectSpec:
 
     def with_dir(self, project_dir: Path) -> ProjectSpec:
         """The same project loaded from another directory (e.g. a temporary copy)."""
-        return dataclasses.replace(self, project_dir=project_dir)
+        return dataclasses.replace(self, project_dir=project_dir, home=self.shown_dir)
+
+    @property
+    def shown_dir(self) -> Path:
+        """The folder messages name: the user's, not a temporary copy's."""
+        return self.home or self.project_dir
 
     def python_path(self) -> list[str]:
         return [str(self.project_dir)] + [
@@ -218,36 +221,3 @@ def worker_environ(project: ProjectSpec) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     return env
-
-
-def to_exception(project: ProjectSpec, error: Mapping[str, Any], stderr: str) -> Exception:
-    """The parent-side exception for an ``{"error": {...}}`` answer of the worker."""
-    stage, kind, message = error["stage"], error["type"], error["message"]
-    trace = error.get("traceback", "")
-    if stage == "settings":
-        return ConfigError(
-            f"Cannot load settings {project.settings!r} from {str(project.project_dir)!r}: "
-            f"{kind}: {message}",
-            SETTINGS_HINT,
-        )
-    if stage == "setup":
-        return ProjectError(
-            f"Django could not set up the project with settings {project.settings!r}: "
-            f"{kind}: {message}\n{tail(trace)}",
-            "Run `python manage.py check` in the project directory and fix what it reports.",
-        )
-    ours = getattr(errors, error.get("error_class") or "", None)
-    if isinstance(ours, type) and issubclass(ours, errors.MigrationCIError):
-        return ours(message, error.get("hint", ""))
-    return WorkerError(
-        f"The Django project process failed in {stage!r}: {kind}: {message}\n{tail(trace)}"
-        f"\n{stderr_tail(stderr)}".rstrip(),
-    )
-
-
-def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def stderr_tail(stderr: str) -> str:
-    return f"Last lines of its stderr:\n{tail(stderr)}" if stderr.strip() else "It wrote no stderr."

@@ -23,7 +23,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from migration_ci.errors import ConfigError
@@ -33,6 +33,7 @@ SKIPPED_DIRS = frozenset({
 })
 ASSET_DIRS = frozenset({"media", "static", "staticfiles"})  # skipped unless a Python package
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".sqlite3", ".sqlite", ".db")
+MIGRATIONS = "migrations"
 MEMORY_DIR = "/dev/shm"
 MEMORY_MIN_FREE = 1 << 30
 MEMORY_MAX_COPY = 256 << 20
@@ -125,6 +126,44 @@ def is_unneeded_dir(path: str, name: str) -> bool:
     if os.path.exists(os.path.join(path, "pyvenv.cfg")):  # a virtualenv of any name
         return True
     return name in ASSET_DIRS and not os.path.exists(os.path.join(path, "__init__.py"))
+
+
+def add_untracked(source: Path, paths: Iterable[str], dest: Path) -> None:
+    """Copy into ``dest`` what git does not track in ``source`` (``paths`` relative to it; a
+    trailing "/" names a whole directory): settings completed by a CI step, a ``.env``.
+
+    The module's copy rule applies, a file ``dest`` already has is kept (committed files win),
+    and no ``migrations`` folder is copied: migrations come from the commits being judged.
+    """
+    for path in paths:
+        relative = safe_relative(path.rstrip("/"))
+        origin, target = source / relative, dest / relative
+        if is_unneeded_path(source, relative) or target.exists() or target.is_symlink():
+            continue
+        if origin.is_dir():
+            shutil.copytree(origin, target, ignore=ignore_untracked,
+                            ignore_dangling_symlinks=True)
+        elif origin.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(origin, target)
+
+
+def ignore_untracked(directory: str, names: list[str]) -> set[str]:
+    """``ignore_unneeded``, and every ``migrations`` folder."""
+    return ignore_unneeded(directory, names) | ({MIGRATIONS} & set(names))
+
+
+def is_unneeded_path(root: Path, relative: PurePosixPath) -> bool:
+    """Whether the module's rule (or the no-migrations rule) leaves ``root/relative`` out."""
+    folder = root
+    for part in relative.parts[:-1]:
+        folder = folder / part
+        if part == MIGRATIONS or is_unneeded_dir(str(folder), part):
+            return True
+    path = root / relative
+    if path.is_dir():
+        return relative.name == MIGRATIONS or is_unneeded_dir(str(path), relative.name)
+    return relative.name.endswith(SKIPPED_SUFFIXES)
 
 
 def write_files(root: Path, files: Mapping[str, bytes | None]) -> None:

@@ -1,20 +1,34 @@
 """Markdown for the PR comment, the "resolved" comment and the job summary, from the report.
 
 Pure: takes the report document (a dict, see the README's "Report document") and returns text.
-The document may come from an untrusted run, so every value is treated as hostile: inline values
-go into code spans (no Markdown, HTML or @mentions render there), values inside HTML are escaped,
-blocks use a fence longer than any backtick run they hold, commands put ``--`` before any value
-that could pass for an option, and a document of the wrong shape renders as empty parts instead
-of failing. Notes are Markdown written by the caller, with every value in a code span.
+The document may come from an untrusted run, so every value is treated as hostile (see
+``report.markdown``); notes are Markdown written by the caller, with every value in a code span.
+
+The comment holds what a reviewer acts on, and nothing that changes while the commits do not:
+conflicts with their sides and branches, the fix, whether verify passed, the plan with its risks
+and SQL. Run timings and the snapshot used go to the job summary (and the JSON) only.
 """
 
 from __future__ import annotations
 
 import html
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from migration_ci.report.fix_section import fix_block, merge_file_block, merge_path
+
+# Re-exported: the Action's glue and notes escape values with them as comment.code, ...
+from migration_ci.report.markdown import as_dict as as_dict
+from migration_ci.report.markdown import as_list as as_list
+from migration_ci.report.markdown import as_text as as_text
+from migration_ci.report.markdown import code as code
+from migration_ci.report.markdown import details as details
+from migration_ci.report.markdown import fenced as fenced
+from migration_ci.report.markdown import html_code as html_code
+from migration_ci.report.markdown import one_line as one_line
+from migration_ci.report.markdown import short_sha as short_sha
+from migration_ci.report.plan_section import render_plan_section
 
 # https://docs.github.com/en/rest/issues/comments#create-an-issue-comment: body max 65536 chars.
 MAX_COMMENT_CHARS = 65_536
@@ -22,64 +36,9 @@ MAX_COMMENT_CHARS = 65_536
 # follow it (workflow.Workflow.write_summary holds the file itself under the limit).
 MAX_SUMMARY_BYTES = 1_000_000
 MARKER_PREFIX = "<!-- django-migration-ci:"
-_BACKTICKS = re.compile(r"`+")
 _UNSAFE_MARKER = re.compile(r"[^A-Za-z0-9._/\-]")
 _SIDES = {"branch": "this pull request", "base": "the base branch", "both": "both sides"}
-_RISK_ICON = {"high": "🔴 high", "medium": "🟠 medium", "low": "🟢 low"}
-
-
-# -- reading a document of unknown shape ------------------------------------------------------
-
-def as_dict(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def as_list(value: object) -> Sequence[Any]:
-    return value if isinstance(value, list | tuple) else ()
-
-
-def as_text(value: object) -> str:
-    if value is None or isinstance(value, Mapping | list | tuple):
-        return ""
-    return str(value)
-
-
-# -- escaping ---------------------------------------------------------------------------------
-
-def one_line(value: object, limit: int = 300) -> str:
-    flat = " ".join(as_text(value).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _longest_backtick_run(text: str) -> int:
-    return max((len(run) for run in _BACKTICKS.findall(text)), default=0)
-
-
-def code(value: object, limit: int = 300) -> str:
-    """An inline code span holding ``value`` literally, on one line (``|`` kept out of tables)."""
-    text = one_line(value, limit).replace("|", "¦")
-    if not text:
-        return "` `"
-    fence = "`" * (_longest_backtick_run(text) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def html_code(value: object, limit: int = 200) -> str:
-    """Inline code inside HTML (``<summary>``), where Markdown is not rendered."""
-    escaped = html.escape(one_line(value, limit), quote=True).replace("@", "&#64;")
-    return f"<code>{escaped}</code>"
-
-
-def fenced(body: str, language: str = "") -> str:
-    """A fenced block the body cannot close early."""
-    fence = "`" * max(3, _longest_backtick_run(body) + 1)
-    return f"{fence}{language}\n{body.rstrip()}\n{fence}"
-
-
-def details(summary_html: str, body: str) -> str:
-    """A collapsible block; the blank lines let Markdown render inside the HTML."""
-    return f"<details><summary>{summary_html}</summary>\n\n{body.strip()}\n\n</details>"
+STILL_NEEDED = "with the merge migration this pull request still needs"
 
 
 def marker(working_directory: object) -> str:
@@ -87,10 +46,6 @@ def marker(working_directory: object) -> str:
     raw = as_text(working_directory) or "."
     where = _UNSAFE_MARKER.sub(lambda m: f"%{ord(m.group()):02X}", raw)
     return f'{MARKER_PREFIX} working-directory="{where}" -->'
-
-
-def short_sha(value: object) -> str:
-    return one_line(value, 64)[:12] if as_text(value) else "?"
 
 
 # -- what the report says ---------------------------------------------------------------------
@@ -150,54 +105,43 @@ def _conflict(conflict: Mapping[str, Any]) -> str:
         lines.append(f"\nBranch ending at {code(branch.get('leaf'))}:\n")
         lines.append(fenced("\n".join(ops) or "(no operations)", "diff"))
     for overlap in map(as_dict, as_list(conflict.get("overlaps"))):
-        what = as_text(overlap.get("model")) + (
-            f".{as_text(overlap.get('field'))}" if overlap.get("field") else "")
-        leaves = ", ".join(code(leaf) for leaf in as_list(overlap.get("leaves")))
-        lines.append(f"\n> [!WARNING]\n> Both branches change {code(what)} ({leaves}): a merge "
-                     "migration joins the graph but does not resolve that clash. Review it.")
+        lines.append("\n" + _overlap(overlap))
     return "\n".join(lines)
 
 
-def _fix(conflict: Mapping[str, Any], base_ref: str, strategy: str) -> str:
-    error = as_text(conflict.get("merge_error"))
-    if error:
-        return f"No merge migration can be written for {code(conflict.get('app_label'))}: " \
-               f"{code(error, 500)}"
-    merge_file = as_dict(conflict.get("merge_file"))
-    path = as_text(merge_file.get("path"))
-    if not path and conflict.get("merge_name"):
-        folder = as_text(conflict.get("migrations_dir"))
-        path = f"{folder}/{as_text(conflict.get('merge_name'))}.py".lstrip("/")
-    fix = "migration-ci fix" + (" --strategy rebase" if strategy == "rebase" else "")
-    ref = base_ref or "main"
-    # "--": a name from the report that starts with "-" is a ref or a path, never an option.
-    commands = "\n".join([f"git fetch origin -- {shlex.quote(ref)}",
-                          f"git merge {shlex.quote('origin/' + ref)}", fix,
-                          f"git add -- {shlex.quote(path)}" if path else "git add -A",
-                          "git commit -m 'Merge conflicting migrations'", "git push"])
-    body = "Apply it locally:\n\n" + fenced(commands, "sh")
-    if merge_file.get("content"):
-        body = fenced(as_text(merge_file.get("content")), "python") + "\n\n" + body
-    return details(f"Merge migration {html_code(path)}", body)
+def _overlap(overlap: Mapping[str, Any]) -> str:
+    """Two branches on one field is a clash the merge does not resolve; on one model, only
+    something to check."""
+    leaves = ", ".join(code(leaf) for leaf in as_list(overlap.get("leaves")))
+    model, field = as_text(overlap.get("model")), as_text(overlap.get("field"))
+    if field:
+        return (f"> [!WARNING]\n> Both branches change field {code(f'{model}.{field}')} "
+                f"({leaves}): the merge migration joins the graph but does not resolve that "
+                "clash; keep one of the changes.")
+    return (f"> [!NOTE]\n> Both branches change model {code(model)} ({leaves}): the merge "
+            "migration joins the graph, not the changes; check that they fit together.")
 
 
 def _seconds(value: object) -> str:
     return f"{value:.2f} s" if isinstance(value, int | float) else "? s"
 
 
-def _verify(verify: Mapping[str, Any], sql: bool) -> str:
+def _verify(verify: Mapping[str, Any], sql: bool, timings: bool) -> str:
     database = as_dict(verify.get("database"))
     engine = f"{as_text(database.get('vendor')) or '?'} {as_text(database.get('version'))}".strip()
     status = "✅ passed" if verify.get("ok") is True else "❌ failed"
-    lines = [f"### Verify on a fresh database: {status}",
-             f"Database {code(engine)}, {_seconds(verify.get('seconds'))}"
-             + "".join(f"; {text_word(p.get('name'))} {_seconds(p.get('seconds'))}"
-                       for p in map(as_dict, as_list(verify.get("phases")))) + "."]
-    snapshot = as_dict(verify.get("snapshot"))
-    if snapshot:
-        used = ("built on an earlier snapshot" if snapshot.get("chained_from")
-                else "restored from a snapshot" if snapshot.get("used") else "built from zero")
-        lines.append(f"Base state {used}: {code(snapshot.get('note'))}.")
+    if as_list(verify.get("merge_migrations_used")):
+        status += f" {STILL_NEEDED}"
+    lines = [f"### Verify on a fresh database: {status}", f"Database {code(engine)}."]
+    if timings:
+        lines[-1] = (f"Database {code(engine)}, {_seconds(verify.get('seconds'))}"
+                     + "".join(f"; {text_word(p.get('name'))} {_seconds(p.get('seconds'))}"
+                               for p in map(as_dict, as_list(verify.get("phases")))) + ".")
+        snapshot = as_dict(verify.get("snapshot"))
+        if snapshot:
+            used = ("built on an earlier snapshot" if snapshot.get("chained_from")
+                    else "restored from a snapshot" if snapshot.get("used") else "built from zero")
+            lines.append(f"Base state {used}: {code(snapshot.get('note'))}.")
     failure = as_dict(verify.get("failure"))
     if failure:
         lines.append(
@@ -223,56 +167,28 @@ def text_word(value: object) -> str:
     return re.sub(r"[^A-Za-z0-9 _-]", "", one_line(value, 40)) or "phase"
 
 
-def _plan(plan: Mapping[str, Any], sql: bool) -> str:
-    entries = [as_dict(e) for e in as_list(plan.get("entries"))]
-    if not entries:
-        return "### Migration plan\nThis pull request adds no migrations."
-    diff, risks, blocks = [], [], []
-    for entry in entries:
-        label = f"{as_text(entry.get('app_label'))}.{as_text(entry.get('name'))}"
-        sign = "-" if entry.get("status") == "gone" else "+"
-        diff.append(f"{sign} {one_line(label)}" + ("  (GONE: exists on the base; may already be "
-                                                 "applied in production)" if sign == "-" else ""))
-        for op in map(as_dict, as_list(entry.get("operations"))):
-            flag = "  IRREVERSIBLE" if op.get("irreversible") else ""
-            diff.append(f"{sign}     {one_line(op.get('description'), 500)}{flag}")
-            risk = as_dict(op.get("risk"))
-            if risk:
-                level = _RISK_ICON.get(as_text(risk.get("level")), "⚪ unknown")
-                accepted = f"; accepted: {code(risk.get('accepted'), 500)}" \
-                    if risk.get("accepted") is not None else ""
-                level = ("✅ accepted " if accepted else "") + level
-                risks.append(f"- {level} ({code(risk.get('rule'))}): {code(label)} "
-                             f"{code(op.get('description'))}: {code(risk.get('reason'))}; "
-                             f"safer: {code(risk.get('safer'))}{accepted}")
-        if sql and entry.get("sql"):
-            blocks.append(details(f"SQL for {html_code(label)}",
-                                  fenced(as_text(entry.get("sql")), "sql")))
-        elif sql and entry.get("sql_error"):
-            blocks.append(f"No SQL for {code(label)}: {code(entry.get('sql_error'))}")
-    vendor = code(plan.get("vendor")) if plan.get("vendor") else "the database"
-    parts = [f"### Migration plan on {vendor}", fenced("\n".join(diff), "diff")]
-    if risks:
-        parts.append("Risk levels:\n\n" + "\n".join(risks))
-    return "\n\n".join(parts + blocks)
-
-
 # -- whole documents --------------------------------------------------------------------------
 
 def _sections(report: Mapping[str, Any], *, sql: bool, plan: bool, files: bool,
-              base_ref: str, strategy: str) -> list[str]:
+              base_ref: str, strategy: str, timings: bool) -> list[str]:
     parts = [_title(report), _checked(report)]
-    for conflict in conflicts(report):
+    found = conflicts(report)
+    for conflict in found:
         parts.append(_conflict(conflict))
         if files:
-            parts.append(_fix(conflict, base_ref, strategy))
+            parts.append(merge_file_block(conflict, strategy))
+    if files:
+        base = {**as_dict(report.get("base")), **({"ref": base_ref} if base_ref else {})}
+        parts.append(fix_block(found, base, strategy))
     for warning in as_list(as_dict(report.get("check")).get("warnings")):
         parts.append(f"- Warning: {code(warning, 500)}")
     if isinstance(report.get("verify"), Mapping):
-        parts.append(_verify(as_dict(report.get("verify")), sql))
+        parts.append(_verify(as_dict(report.get("verify")), sql, timings))
     if plan and isinstance(report.get("plan"), Mapping):
-        parts.append(_plan(as_dict(report.get("plan")), sql))
-    return parts
+        merges = [merge_path(c) for c in found if c.get("merge_name")]
+        parts.append(render_plan_section(as_dict(report.get("plan")), sql=sql,
+                                         merge_paths=[m for m in merges if m]))
+    return [part for part in parts if part]
 
 
 def _footer(report: Mapping[str, Any], notes: Sequence[str], summary_url: str,
@@ -300,16 +216,20 @@ def _cut(text: str, limit: int, in_bytes: bool) -> str:
 
 def render_report(report: Mapping[str, Any], *, notes: Sequence[str] = (), summary_url: str = "",
                   base_ref: str = "", strategy: str = "merge", header: str = "",
-                  limit: int = MAX_COMMENT_CHARS, in_bytes: bool = False) -> str:
+                  limit: int = MAX_COMMENT_CHARS, in_bytes: bool = False,
+                  timings: bool = True) -> str:
     """The full report as Markdown, within ``limit`` characters (UTF-8 bytes with ``in_bytes``):
-    SQL is dropped first, then the plan, then the files."""
+    SQL is dropped first, then the plan, then the files. ``timings``: verify's phase times and
+    snapshot (the job summary has them; the comment does not, so it changes only with the code).
+    """
     attempts = [({"sql": True, "plan": True, "files": True}, ""),
                 ({"sql": False, "plan": True, "files": True}, "SQL left out"),
                 ({"sql": False, "plan": False, "files": True}, "SQL and plan left out"),
                 ({"sql": False, "plan": False, "files": False}, "SQL, plan and files left out")]
     body = ""
     for options, trimmed in attempts:
-        parts = _sections(report, base_ref=base_ref, strategy=strategy, **options)
+        parts = _sections(report, base_ref=base_ref, strategy=strategy, timings=timings,
+                          **options)
         body = "\n\n".join([header, *parts, _footer(report, notes, summary_url, trimmed)]).strip()
         if _size(body, in_bytes) < limit:
             return body + "\n"
@@ -322,7 +242,16 @@ def render_comment(report: Mapping[str, Any], *, notes: Sequence[str] = (),
                    summary_url: str = "", base_ref: str = "", strategy: str = "merge") -> str:
     """The sticky comment: marker first, then the report, never over 65,536 characters."""
     return render_report(report, notes=notes, summary_url=summary_url, base_ref=base_ref,
-                         strategy=strategy, header=marker(report.get("working_directory")))
+                         strategy=strategy, header=marker(report.get("working_directory")),
+                         timings=False)
+
+
+_RUN_LINK = re.compile(r"\]\([^()\s]*/actions/runs/[0-9]+[^()\s]*\)")
+
+
+def same_report(old: str, new: str) -> bool:
+    """Whether two bodies say the same, whichever run's job summary they link to."""
+    return _RUN_LINK.sub("](run)", old) == _RUN_LINK.sub("](run)", new)
 
 
 def render_resolved(report: Mapping[str, Any], *, summary_url: str = "") -> str:

@@ -31,7 +31,8 @@ def headline(conflict: Conflict, base_ref: str | None) -> str:
     return f"Conflicting migrations in app {conflict.app_label!r}: {leaves}."
 
 
-def render_text(result: CheckResult, *, fix_command: str = "migration-ci fix") -> str:
+def render_text(result: CheckResult, *, fix_command: str | None = "migration-ci fix") -> str:
+    """The report for people; ``fix_command`` None (from ``fix`` itself) leaves out the hints."""
     lines: list[str] = [f"warning: {w}" for w in result.warnings]
     for conflict in result.conflicts:
         lines.extend(_conflict_text(conflict, result.base_ref, fix_command))
@@ -40,7 +41,9 @@ def render_text(result: CheckResult, *, fix_command: str = "migration-ci fix") -
     return "\n".join(lines) + "\n"
 
 
-def _conflict_text(conflict: Conflict, base_ref: str | None, fix_command: str) -> list[str]:
+def _conflict_text(
+    conflict: Conflict, base_ref: str | None, fix_command: str | None
+) -> list[str]:
     lines = [headline(conflict, base_ref)]
     for leaf in conflict.leaves:
         lines.append(f"  {leaf.path}  ({side_label(leaf, base_ref)})")
@@ -53,7 +56,7 @@ def _conflict_text(conflict: Conflict, base_ref: str | None, fix_command: str) -
         lines.append(f"  warning: {overlap_text(overlap.model, overlap.field, overlap.leaves)}")
     if conflict.merge_error:
         lines.append(f"  Cannot merge: {conflict.merge_error}")
-    elif conflict.merge_name:
+    elif conflict.merge_name and fix_command:
         lines.append(
             f"  Fix: {fix_command} (writes {conflict.migrations_dir}/{conflict.merge_name}.py)"
         )
@@ -68,7 +71,7 @@ def overlap_text(model: str, field: str | None, leaves: tuple[str, ...]) -> str:
     )
 
 
-def summary_line(result: CheckResult, fix_command: str = "migration-ci fix") -> str:
+def summary_line(result: CheckResult, fix_command: str | None = "migration-ci fix") -> str:
     if not result.conflicts:
         count = len(result.leaves)
         return (
@@ -77,6 +80,8 @@ def summary_line(result: CheckResult, fix_command: str = "migration-ci fix") -> 
         )
     n = len(result.conflicts)
     apps = f"{n} app{'s' * (n != 1)} with conflicting migrations."
+    if fix_command is None:
+        return apps
     unfixable = [c.app_label for c in result.conflicts if c.merge_error]
     if len(unfixable) == n:
         return f"{apps} Django cannot merge them: resolve by hand as described above."

@@ -100,6 +100,20 @@ def find_commit(root: Path, ref: str) -> str | None:
     return out.strip() or None
 
 
+def remote_default_branch(root: Path, ref: str) -> str:
+    """``origin/master`` for ``origin/HEAD``: the remote's default branch, as ``git clone`` (or
+    ``git remote set-head``) recorded it."""
+    remote = ref.removeprefix("refs/remotes/").removesuffix("/HEAD")
+    out = _run(["symbolic-ref", "-q", "--short", f"refs/remotes/{remote}/HEAD"], root, ok=(0, 1))
+    if not out.strip():
+        raise GitError(
+            f"Git ref '{ref}' is not set in '{root}': this clone does not know the default "
+            f"branch of '{remote}'.",
+            f"Set it: git remote set-head {remote} --auto (or pass --base with the branch).",
+        )
+    return out.strip()
+
+
 def resolve_commit(root: Path, ref: str) -> str:
     """The full sha of the commit ``ref`` names; an unknown ref says how to fetch it."""
     sha = find_commit(root, ref)
@@ -120,6 +134,12 @@ def merge_base(root: Path, a: str, b: str) -> str | None:
             f"git fetch --no-tags --deepen=<commits>; with actions/checkout set fetch-depth: 0).",
         )
     return sha
+
+
+def commit_times(root: Path, shas: Sequence[str]) -> list[int]:
+    """The committer time of each commit, in seconds since the epoch."""
+    out = _run(["show", "-s", "--format=%ct", "--end-of-options", *shas], root)
+    return [int(line) for line in out.split()]
 
 
 def ls_tree(root: Path, ref: str) -> dict[str, str]:
@@ -444,6 +464,14 @@ def merge_file(root: Path, ours: bytes, ancestor: bytes, theirs: bytes) -> tuple
         raise _command_error(["merge-file", "-p", *names], root, proc.returncode,
                              proc.stdout, proc.stderr)
     return proc.stdout, proc.returncode == 0
+
+
+def untracked_paths(root: Path, under: str = ".") -> list[str]:
+    """Files under ``under`` that git does not track, ignored ones included, relative to the
+    top level; a directory holding nothing tracked is one entry ending in "/"."""
+    out = _run(["ls-files", "-z", "--others", "--directory", "--no-empty-directory",
+                "--full-name", "--", under], root)
+    return sorted(path for path in out.split("\0") if path)
 
 
 def export_tree(root: Path, ref: str, dest: Path) -> None:

@@ -7,6 +7,7 @@ what ``MigrationLoader(None)`` answers, for files the static engine cannot read 
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +31,7 @@ def worker_graph(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
     """``MigrationLoader(None, ignore_no_migrations=True)`` on the configured project."""
+    from django.core.management.base import CommandError
     from django.db.migrations.exceptions import (
         BadMigrationError,
         CircularDependencyError,
@@ -37,8 +39,11 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
     )
     from django.db.migrations.loader import MigrationLoader
 
+    loader = MigrationLoader(None, ignore_no_migrations=True, load=False)
     try:
-        loader = MigrationLoader(None, ignore_no_migrations=True)
+        loader.build_graph()
+    except CommandError as exc:  # Django 6.0+: "Cyclical squash replacement found"
+        raise _squash_loop_error(str(exc), loader.disk_migrations, project_dir) from None
     except NodeNotFoundError as exc:
         where = _module_file(type(exc.origin).__module__, project_dir) if exc.origin else ""
         raise GraphError(
@@ -72,6 +77,20 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
              for key, migration in loader.disk_migrations.items()}
     paths = {key: spec.path for key, spec in specs.items()}
     return Graph.from_django(loader.graph, paths), specs
+
+
+def _squash_loop_error(message: str, disk: Mapping[Key, Any], project_dir: Path) -> GraphError:
+    """The static engine's message for squashes whose ``replaces`` form a loop."""
+    found = re.search(r"starting at \('([^']*)', '([^']*)'\)", message)
+    if not found:
+        return GraphError(f"{message}.", "Remove one of them from the other's replaces.")
+    key = (found[1], found[2])
+    where = _module_file(type(disk[key]).__module__, project_dir) if key in disk else ""
+    return GraphError(
+        f"{where + ': ' if where else ''}squashed migrations replace each other in a loop "
+        f"that starts at {key[0]}.{key[1]}.",
+        "Remove one of them from the other's replaces.",
+    )
 
 
 def _module_file(module_name: str, project_dir: Path) -> str:

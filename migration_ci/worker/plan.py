@@ -122,9 +122,22 @@ def check_history(executor: MigrationExecutor, connection: Any) -> None:
 
 
 def find_gone(base: set[Key], loader: MigrationLoader) -> list[Key]:
-    """Base migrations this tree does not have, unless a squash here still replaces them."""
+    """Base migrations this tree does not have, unless a squash here still replaces them.
+
+    Only apps of ``INSTALLED_APPS`` are judged, as the loader judges the tree: the migrations of
+    an app that is not installed here (an optional plugin, a test app) are not loaded on either
+    side, so they are not "gone".
+    """
+    installed = installed_labels()
     replaced = {tuple(k) for m in loader.disk_migrations.values() for k in m.replaces or ()}
-    return sorted(k for k in base if k not in loader.disk_migrations and k not in replaced)
+    return sorted(k for k in base if k[0] in installed
+                  and k not in loader.disk_migrations and k not in replaced)
+
+
+def installed_labels() -> set[str]:
+    from django.apps import apps
+
+    return {config.label for config in apps.get_app_configs()}
 
 
 def describe_migration(

@@ -179,6 +179,8 @@ def describe_error(stage: str, error: BaseException) -> dict[str, Any]:
         # The hint travels on its own; str() of our errors already appends it.
         "message": error.message if isinstance(error, MigrationCIError) else str(error),
         "hint": getattr(error, "hint", ""),
+        # Which module an import of the settings did not find (settings stage).
+        "missing_module": error.name if isinstance(error, ModuleNotFoundError) else None,
         "traceback": "".join(traceback.format_exception(error)),
     }
 

@@ -204,7 +204,12 @@ def steps_to_next(walk: list[Any], index: int, to_run: Collection[Any]) -> int:
 
 def complete_new_set(loader: Any, keys: set[Key]) -> set[Key]:
     """``keys`` as the loaded graph holds them: a squash stands for the new migrations it
-    replaces, and descendants of a new migration are new (they cannot be on the base)."""
+    replaces, and descendants of a new migration are new (they cannot be on the base).
+    Migrations of apps that are not installed are not loaded, so not verified."""
+    from migration_ci.worker.plan import installed_labels
+
+    installed = installed_labels()
+    keys = {key for key in keys if key[0] in installed}
     graph = loader.graph
     replaced = set()
     for squash, migration in loader.replacements.items():
