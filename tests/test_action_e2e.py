@@ -270,7 +270,7 @@ def test_one_502_then_success_posts_once(
     run = run_action(tmp_path, checkout, fake, pull_event(checkout))
     assert run.code == 1, run.stderr
     assert len(fake.comments[5]) == 1
-    assert [r.method for r in fake.requests].count("POST") == 2
+    assert [w.method for w in fake.writes()] == ["POST", "POST"]
 
 
 def test_fail_on_conflict_false_exits_0(tmp_path: Path, fake: FakeGitHub,
@@ -278,7 +278,8 @@ def test_fail_on_conflict_false_exits_0(tmp_path: Path, fake: FakeGitHub,
     run = run_action(tmp_path, checkout, fake, pull_event(checkout), **{"fail-on-conflict": "false",
                                                                         "comment": "false"})
     assert run.code == 0, run.stderr
-    assert fake.requests == []
+    assert [r for r in fake.requests if "/issues/" in r.path or r.path.endswith("/user")] == []
+    assert fake.latest_status(checkout.head_sha)["state"] == "failure"  # not a comment input
 
 
 def test_pull_request_target_from_a_fork_refuses_to_load_the_project(
