@@ -401,6 +401,22 @@ def test_comment_carries_verify_plan_sql_and_risk_of_a_real_project(
     assert [n for n in after if n not in before] == ["migration-ci-report.json"]
 
 
+def test_without_a_settings_module_nothing_of_the_project_is_imported(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    """The example has a manage.py naming its settings, and the job sets DJANGO_SETTINGS_MODULE:
+    with the input empty, the check is static and neither verify nor the plan runs."""
+    checkout = make_example_checkout(tmp_path)
+    fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout), verify="true",
+                     environ={"DJANGO_SETTINGS_MODULE": "bookshop.settings"})
+    assert run.code == 1, run.stderr + run.stdout
+    report = json.loads((checkout.workspace / "migration-ci-report.json").read_text())["report"]
+    assert (report["check"]["engine"], report["verify"], report["plan"]) == ("static", None, None)
+    assert run.outputs["plan-changed"] == "false"
+    assert "Verify on a fresh database" not in run.summary
+
+
 def test_cache_input_restores_the_base_state_on_the_next_run(
     tmp_path: Path, fake: FakeGitHub
 ) -> None:
