@@ -3,7 +3,8 @@ copy in ``$RUNNER_TEMP`` run by python/action.yml in the job's own Python.
 
 Reads the environment once, wires the real services (git, the migration-ci CLI, the GitHub
 API, the runner's files) into ``migration_ci.activities.action.run_pr_report`` and returns its
-exit code.
+exit code; after a push, ``migration_ci.activities.recheck.run_recheck`` judges the open pull
+requests into the pushed branch again (it never changes the exit code).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from contextlib import redirect_stderr
+from functools import cache
+from pathlib import Path
 
-from migration_ci.activities import action
+from migration_ci.activities import action, recheck, statuses
 from migration_ci.activities import action_checkout as checkout
 from migration_ci.cli import main as cli
 from migration_ci.errors import (
@@ -43,13 +46,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         inputs, context = read_environ(environ)
         event = read_event(context.event_name, context.event_path)
+        # One client for the run: the API's pacing between requests spans all of them.
+        connect = cache(lambda: GitHub(inputs.github_token, context.repository, context.api_url))
         services = action.Services(
             workflow=workflow,
             build_report=lambda e: checkout.build_report(inputs, context, e, _tool),
-            connect=lambda: GitHub(inputs.github_token, context.repository, context.api_url),
+            connect=connect,
             commit_fix=lambda e, r: checkout.commit_fix(inputs, context, e, r, _tool),
+            find_base_commits=lambda r: statuses.find_base_commits(Path(context.workspace), r),
         )
-        return action.run_pr_report(inputs, context, event, services)
+        code = action.run_pr_report(inputs, context, event, services)
+        recheck.run_recheck(inputs, context, event, recheck.Services(workflow, connect))
+        return code
     except MigrationCIError as exc:
         workflow.annotate(Annotation("error", str(exc), title="django-migration-ci"))
         return exc.exit_code

@@ -2,7 +2,10 @@
 
     GET   {prefix}/user                                  the token's identity (403 for app tokens)
     GET   {prefix}/repos/{o}/{r}
+    GET   {prefix}/repos/{o}/{r}/pulls                    open ones, ``base`` filter, paginated
     GET   {prefix}/repos/{o}/{r}/pulls/{n}
+    GET   {prefix}/repos/{o}/{r}/commits/{sha}/status     the latest status of each context
+    POST  {prefix}/repos/{o}/{r}/statuses/{sha}           422 over 140 characters of description
     GET   {prefix}/repos/{o}/{r}/issues/{n}/comments     paginated with Link headers
     POST  {prefix}/repos/{o}/{r}/issues/{n}/comments     422 when the body is over 65,536 chars
     PATCH {prefix}/repos/{o}/{r}/issues/comments/{id}    422 likewise
@@ -10,6 +13,7 @@
 Failures are scripted with ``fail(method, path_regex, status, times)``; ``after=True`` carries the
 request out before answering the failure (a 502 from a proxy after GitHub acted). Every request is
 recorded. Comments by a login ending in ``[bot]`` have ``user.type`` "Bot", as on GitHub.
+Commit statuses are kept per sha, oldest first, in ``statuses``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 MAX_BODY = 65_536
 
@@ -58,6 +62,7 @@ class FakeGitHub:
         default_factory=lambda: {"ghs_app", "ghs_custom_app"})
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     per_page_max: int = 100
     max_body: int = MAX_BODY  # GitHub's limit; lower it to provoke the 422 with small bodies
     requests: list[Request] = field(default_factory=list)
@@ -108,8 +113,25 @@ class FakeGitHub:
         self.comments.setdefault(number, []).append(comment)
         return comment
 
+    def add_status(self, sha: str, state: str, description: str,
+                   context: str = "django-migration-ci") -> dict[str, Any]:
+        self.next_id += 1
+        status = {"id": self.next_id, "state": state, "description": description,
+                  "context": context, "target_url": None,
+                  "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"}
+        self.statuses.setdefault(sha, []).append(status)
+        return status
+
+    def latest_status(self, sha: str, context: str = "django-migration-ci") -> dict[str, Any]:
+        return [s for s in self.statuses.get(sha, []) if s["context"] == context][-1]
+
     def writes(self) -> list[Request]:
-        return [r for r in self.requests if r.method in ("POST", "PATCH", "DELETE")]
+        """Writes to comments (commit statuses are in ``status_writes``)."""
+        return [r for r in self.requests if r.method in ("POST", "PATCH", "DELETE")
+                and "/statuses/" not in r.path]
+
+    def status_writes(self) -> list[Request]:
+        return [r for r in self.requests if r.method == "POST" and "/statuses/" in r.path]
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -149,6 +171,12 @@ class FakeGitHub:
             return 200, {"full_name": self.repository, "name": self.repository.split("/")[1],
                          "url": f"{self.base_url}/repos/{self.repository}",
                          "owner": {"login": self.repository.split("/")[0]}}, {}
+        if method == "GET" and route == f"/repos/{self.repository}/pulls":
+            return self.page(route, self.open_pulls(query.get("base")), query)
+        if m := re.fullmatch(rf"/repos/{repo}/commits/([0-9a-f]+)/status", route):
+            return 200, self.combined_status(m[1]), {}
+        if m := re.fullmatch(rf"/repos/{repo}/statuses/([0-9a-f]+)", route):
+            return self.create_status(m[1], body) if method == "POST" else (404, {}, {})
         if m := re.fullmatch(rf"/repos/{repo}/pulls/(\d+)", route):
             pull = self.pulls.get(int(m[1]))
             if pull is None or method != "GET":
@@ -172,6 +200,33 @@ class FakeGitHub:
             return self.write(200, body, lambda text: _edit(found[0], text))
         return 404, {"message": "Not Found"}, {}
 
+    def open_pulls(self, base: str | None) -> list[dict[str, Any]]:
+        return [pull for pull in self.pulls.values() if pull["state"] == "open"
+                and (base is None or pull["base"]["ref"] == base)]
+
+    def combined_status(self, sha: str) -> dict[str, Any]:
+        latest: dict[str, dict[str, Any]] = {}
+        for status in self.statuses.get(sha, []):
+            latest[status["context"]] = status
+        states = {s["state"] for s in latest.values()}
+        state = ("failure" if states & {"failure", "error"} else
+                 "pending" if "pending" in states or not states else "success")
+        return {"state": state, "sha": sha, "total_count": len(latest),
+                "statuses": sorted(latest.values(), key=lambda s: -s["id"])}
+
+    def create_status(self, sha: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+        body = body if isinstance(body, dict) else {}
+        if body.get("state") not in ("error", "failure", "pending", "success"):
+            return 422, {"message": "Validation Failed"}, {}
+        if len(body.get("description") or "") > 140:
+            return 422, {"message": "Validation Failed", "errors": [
+                {"resource": "Status", "code": "custom", "field": "description",
+                 "message": "description is too long (maximum is 140 characters)"}]}, {}
+        status = self.add_status(sha, body["state"], body.get("description") or "",
+                                 body.get("context") or "default")
+        status["target_url"] = body.get("target_url")
+        return 201, status, {}
+
     def write(self, status: int, body: Any,
               apply: Callable[[str], dict[str, Any]]) -> tuple[int, Any, dict[str, str]]:
         text = body.get("body", "") if isinstance(body, dict) else ""
@@ -188,7 +243,8 @@ class FakeGitHub:
         last = max(1, -(-len(items) // per_page))
         chunk = items[(page - 1) * per_page: page * per_page]
         links = []
-        url = f"{self.base_url}{route}?per_page={per_page}&page="
+        others = urlencode({k: v for k, v in query.items() if k not in ("page", "per_page")})
+        url = f"{self.base_url}{route}?{others + '&' if others else ''}per_page={per_page}&page="
         if page < last:
             links += [f'<{url}{page + 1}>; rel="next"', f'<{url}{last}>; rel="last"']
         if page > 1:

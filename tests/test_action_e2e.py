@@ -270,7 +270,7 @@ def test_one_502_then_success_posts_once(
     run = run_action(tmp_path, checkout, fake, pull_event(checkout))
     assert run.code == 1, run.stderr
     assert len(fake.comments[5]) == 1
-    assert [r.method for r in fake.requests].count("POST") == 2
+    assert [w.method for w in fake.writes()] == ["POST", "POST"]
 
 
 def test_fail_on_conflict_false_exits_0(tmp_path: Path, fake: FakeGitHub,
@@ -278,7 +278,8 @@ def test_fail_on_conflict_false_exits_0(tmp_path: Path, fake: FakeGitHub,
     run = run_action(tmp_path, checkout, fake, pull_event(checkout), **{"fail-on-conflict": "false",
                                                                         "comment": "false"})
     assert run.code == 0, run.stderr
-    assert fake.requests == []
+    assert [r for r in fake.requests if "/issues/" in r.path or r.path.endswith("/user")] == []
+    assert fake.latest_status(checkout.head_sha)["state"] == "failure"  # not a comment input
 
 
 def test_pull_request_target_from_a_fork_refuses_to_load_the_project(
@@ -398,6 +399,22 @@ def test_comment_carries_verify_plan_sql_and_risk_of_a_real_project(
     assert run.outputs["risks"] == '{"high": 0, "medium": 0, "low": 1, "accepted": 0}'
     after = sorted(p.name for p in checkout.workspace.rglob("*") if ".git" not in p.parts)
     assert [n for n in after if n not in before] == ["migration-ci-report.json"]
+
+
+def test_without_a_settings_module_nothing_of_the_project_is_imported(
+    tmp_path: Path, fake: FakeGitHub
+) -> None:
+    """The example has a manage.py naming its settings, and the job sets DJANGO_SETTINGS_MODULE:
+    with the input empty, the check is static and neither verify nor the plan runs."""
+    checkout = make_example_checkout(tmp_path)
+    fake.add_pull(5, head_sha=checkout.head_sha, base_sha=checkout.base_sha)
+    run = run_action(tmp_path, checkout, fake, pull_event(checkout), verify="true",
+                     environ={"DJANGO_SETTINGS_MODULE": "bookshop.settings"})
+    assert run.code == 1, run.stderr + run.stdout
+    report = json.loads((checkout.workspace / "migration-ci-report.json").read_text())["report"]
+    assert (report["check"]["engine"], report["verify"], report["plan"]) == ("static", None, None)
+    assert run.outputs["plan-changed"] == "false"
+    assert "Verify on a fresh database" not in run.summary
 
 
 def test_cache_input_restores_the_base_state_on_the_next_run(

@@ -16,17 +16,30 @@ from migration_ci.github.api import Comment, GitHubAPIError, PullRequest
 from migration_ci.github.inputs import Inputs, RunContext
 from migration_ci.github.workflow import Workflow
 from migration_ci.report import comment
+from migration_ci.report.status import Status
 from tests.support import sample_report
 from tests.test_comment import assert_structure_is_ours
 
 
 class RecordingGitHub:
-    """Answers like the API and records writes."""
+    """Answers like the API and records writes (commit statuses apart, in ``statuses``)."""
 
-    def __init__(self, comments: list[Comment] | None = None, refuse: int = 0) -> None:
+    def __init__(self, comments: list[Comment] | None = None, refuse: int = 0,
+                 refuse_statuses: int = 0) -> None:
         self.comments = comments or []
         self.writes: list[tuple[str, int, str]] = []
         self.refuse = refuse
+        self.refuse_statuses = refuse_statuses
+        self.statuses: list[tuple[str, Status]] = []
+
+    def get_status(self, sha: str, context: str) -> Status | None:
+        if self.refuse_statuses:
+            raise GitHubAPIError("refused", "grant it", self.refuse_statuses)
+        return next((s for at, s in reversed(self.statuses)
+                     if at == sha and s.context == context), None)
+
+    def set_status(self, sha: str, status: Status, target_url: str = "") -> None:
+        self.statuses.append((sha, status))
 
     def identity(self) -> str | None:
         return None  # GITHUB_TOKEN may not GET /user

@@ -31,6 +31,7 @@ OTHER_VALUE = {
     "database-url": "postgres://postgres@postgres/db", "install-command": "pip install -e .",
     "fix": "commit", "strategy": "rebase", "verify": "false", "comment": "false",
     "fail-on-conflict": "false", "cache": "false", "fail-on-risk": "high",
+    "recheck-pull-requests": "false", "recheck-limit": "10",
 }
 
 

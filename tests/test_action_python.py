@@ -121,7 +121,8 @@ def test_every_input_reaches_the_entry_point(job: Job, tmp_path: Path, fake: Fak
                                   **{"fix": "off", "comment": "false",
                                      "fail-on-conflict": "false"})
     assert step.code == 0, step.stdout + step.stderr
-    assert fake.requests == []
+    assert [r for r in fake.requests if "/issues/" in r.path or r.path.endswith("/user")] == []
+    assert fake.latest_status(checkout.head_sha)["state"] == "failure"  # not a comment input
     assert outputs["conflicts"] == "1"
 
 

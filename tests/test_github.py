@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from migration_ci.activities.statuses import is_permission_error
 from migration_ci.github.api import GitHub, GitHubAPIError
+from migration_ci.report.status import Status
 from tests.fake_github import FakeGitHub, FakeGitHubServer
 
 
@@ -134,3 +136,58 @@ def test_empty_token_is_refused_before_any_request(fake: FakeGitHub) -> None:
     assert str(excinfo.value) == ("No GitHub token: the 'github-token' input is empty. Leave it "
                                   "at its default, ${{ github.token }}, or pass a token.")
     assert fake.requests == []
+
+
+def test_open_pull_requests_into_a_branch_across_pages(fake: FakeGitHub) -> None:
+    fake.per_page_max = 2
+    fake.add_pull(6, head_sha="6" * 40, base_sha="b" * 40, head_repo="fork/shop")
+    fake.add_pull(7, head_sha="7" * 40, base_sha="d" * 40, base_ref="develop")
+    fake.add_pull(8, head_sha="8" * 40, base_sha="b" * 40)
+    fake.pulls[8]["state"] = "closed"
+    fake.add_pull(9, head_sha="9" * 40, base_sha="b" * 40)
+    pulls = client(fake).list_open_pulls("main")
+    assert [(p.number, p.head_sha[0], p.is_fork) for p in pulls] == [
+        (5, "h", False), (6, "6", True), (9, "9", False)]
+    listed = [r for r in fake.requests if r.path.endswith("/pulls")]
+    assert [(r.query.get("page", "1"), r.query["base"], r.query["state"]) for r in listed] == [
+        ("1", "main", "open"), ("2", "main", "open")]
+
+
+def test_commit_status_read_and_set(fake: FakeGitHub) -> None:
+    gh = client(fake)
+    assert gh.get_status("c" * 40, "django-migration-ci") is None
+    fake.add_status("c" * 40, "success", "other tool", context="ci/other")
+    gh.set_status("c" * 40, Status("django-migration-ci", "failure", "Conflicting migrations"),
+                  "https://github.test/acme/shop/actions/runs/1")
+    assert gh.get_status("c" * 40, "django-migration-ci") == Status(
+        "django-migration-ci", "failure", "Conflicting migrations")
+    assert fake.latest_status("c" * 40)["target_url"] == \
+        "https://github.test/acme/shop/actions/runs/1"
+    assert [(r.method, r.path) for r in fake.status_writes()] == [
+        ("POST", "/api/v3/repos/acme/shop/statuses/" + "c" * 40)]
+
+
+def test_a_commit_status_goes_only_to_a_sha(fake: FakeGitHub) -> None:
+    with pytest.raises(GitHubAPIError) as excinfo:
+        client(fake).set_status("../../issues/5", Status("django-migration-ci", "success", ""))
+    assert str(excinfo.value) == "'../../issues/5' is not a commit sha. This is a bug; report it."
+    assert fake.status_writes() == []
+
+
+def test_a_used_up_rate_limit_is_told_from_a_missing_permission(fake: FakeGitHub) -> None:
+    """GitHub answers 403 for both; a reset beyond the allowed wait is not waited for."""
+    fake.fail("GET", r"/repos/acme/shop/commits/[0-9a-f]+/status", 403,
+              message="API rate limit exceeded for installation ID 1.",
+              headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "4102444800"})
+    with pytest.raises(GitHubAPIError) as excinfo:
+        client(fake, max_wait=0.01).get_status("c" * 40, "django-migration-ci")
+    assert str(excinfo.value) == (
+        "GitHub API refused to read the commit status of cccccccccccc: HTTP 403 'API rate limit "
+        "exceeded for installation ID 1.'. The token's API rate limit is used up and did not "
+        "reset within the wait allowed; run the job again later.")
+    assert (excinfo.value.rate_limited, is_permission_error(excinfo.value)) == (True, False)
+    fake.failures.clear()
+    fake.fail("GET", r"/repos/acme/shop/commits/[0-9a-f]+/status", 403)
+    with pytest.raises(GitHubAPIError) as excinfo:
+        client(fake).get_status("c" * 40, "django-migration-ci")
+    assert (excinfo.value.rate_limited, is_permission_error(excinfo.value)) == (False, True)

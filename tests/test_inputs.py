@@ -25,12 +25,15 @@ def test_reads_hyphenated_names_as_the_runner_passes_them() -> None:
         "INPUT_FAIL-ON-CONFLICT": "no",
         "INPUT_CACHE": "0",
         "INPUT_FAIL-ON-RISK": "Medium",
+        "INPUT_RECHECK-PULL-REQUESTS": "off",
+        "INPUT_RECHECK-LIMIT": "7",
     }
     assert Inputs.from_environ(environ) == Inputs(
         github_token="ghs_secret", working_directory="backend", settings_module="proj.settings",
         base_ref="develop", database_url="postgres://u:pw@postgres/db",
         install_command="pip install -r requirements.txt", fix="commit", strategy="rebase",
         verify=False, comment=False, fail_on_conflict=False, cache=False, fail_on_risk="medium",
+        recheck_pull_requests=False, recheck_limit=7,
     )
 
 
@@ -67,6 +70,14 @@ def test_secrets_stay_out_of_repr() -> None:
                      "Input 'working-directory' is '/etc', which leaves the repository. "
                      "Use a path relative to the repository root, e.g. 'backend'.",
                      id="absolute working directory"),
+        pytest.param({"INPUT_RECHECK-LIMIT": "0"},
+                     "Input 'recheck-limit' is '0', which is not a whole number of at least 1. "
+                     "Use a number such as 50.",
+                     id="a limit of nothing"),
+        pytest.param({"INPUT_RECHECK-LIMIT": "ten"},
+                     "Input 'recheck-limit' is 'ten', which is not a whole number of at least "
+                     "1. Use a number such as 50.",
+                     id="a limit that is not a number"),
     ],
 )
 def test_bad_values_name_the_input_and_the_allowed_values(

@@ -36,7 +36,13 @@ from tests.support.basestate import (
     three_runs,
     use_private_tmp,
 )
-from tests.support.djangoproj import PRODUCT_MODELS, DjangoProject, Engine, engine_params
+from tests.support.djangoproj import (
+    CREATE_PRODUCT,
+    PRODUCT_MODELS,
+    DjangoProject,
+    Engine,
+    engine_params,
+)
 
 on_every_engine = pytest.mark.parametrize("engine", engine_params())
 
@@ -130,6 +136,29 @@ def test_branch_migration_running_before_the_base_is_verified_from_zero(
         "used": False, "key": None,
         "note": "no snapshot: migration shop.0003_price of this branch runs before base "
                 "migration shop.0002_sku; verified from zero",
+        "chained_from": None,
+    }
+
+
+@pytest.mark.slow
+def test_branch_squashing_base_migrations_is_verified_from_zero(scenario: Scenario) -> None:
+    """Restored, the base's migrations are recorded as applied, so Django would take the squash
+    as applied too; a fresh database runs the squash itself, and this one fails."""
+    scenario.verify(SQLITE, new_migrations=[])
+    scenario.project.add_migration(
+        "shop", "0001_squashed_0002_sku", ops=CREATE_PRODUCT + ADD_SKU + BAD_SQL,
+        extra="    replaces = [('shop', '0001_initial'), ('shop', '0002_sku')]\n",
+    )
+    scenario.repo.commit("squash")
+    new = [("shop", "0001_squashed_0002_sku")]
+    full = scenario.verify(SQLITE, cache=False, new_migrations=new)
+    warm = scenario.verify(SQLITE, new_migrations=new)
+    assert not full.ok
+    assert outcome(warm) == outcome(full)
+    assert warm.snapshot == {
+        "used": False, "key": None,
+        "note": "no snapshot: migration shop.0001_squashed_0002_sku of this branch replaces "
+                "base migrations (shop.0001_initial, shop.0002_sku); verified from zero",
         "chained_from": None,
     }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from migration_ci.activities import statuses
 from migration_ci.activities.action_risks import failing_risks, risk_annotations, risk_counts
 from migration_ci.activities.action_risks import repo_path as repo_path  # fix: commit uses it
 from migration_ci.errors import (
@@ -29,6 +30,7 @@ from migration_ci.github.inputs import Inputs, RunContext
 from migration_ci.github.workflow import Annotation, Workflow
 from migration_ci.report import comment
 from migration_ci.report.fix_section import fix_hint
+from migration_ci.report.status import describe
 
 ARTIFACT_FILE = "migration-ci-report.json"
 ARTIFACT_KIND = "django-migration-ci/pr-report"
@@ -44,7 +46,7 @@ TOKEN_PUSH_NOTE = (
     "as 'github-token' (and to actions/checkout) to have them run.")
 
 
-class GitHubPort(Protocol):
+class GitHubPort(statuses.StatusPort, Protocol):
     def identity(self) -> str | None: ...
     def get_pull(self, number: int) -> PullRequest: ...
     def list_comments(self, number: int) -> list[Comment]: ...
@@ -58,6 +60,8 @@ class Services:
     build_report: Callable[[Event], dict[str, Any]]  # fetches what it needs, runs the tool
     connect: Callable[[], GitHubPort]  # the API client; may raise GitHubError
     commit_fix: Callable[[Event, dict[str, Any]], str]  # pushes the fix; returns a note
+    # The base commit that added each conflicting leaf from the base, by path (git log).
+    find_base_commits: Callable[[Mapping[str, Any]], dict[str, str]] = lambda report: {}
 
 
 def run_pr_report(inputs: Inputs, context: RunContext, event: Event, services: Services) -> int:
@@ -80,7 +84,24 @@ def run_pr_report(inputs: Inputs, context: RunContext, event: Event, services: S
     if event.pull_number is not None:
         write_artifact(Path(context.workspace, inputs.working_directory), event, report)
     finish(inputs, context, event.pull_number, report, notes, services)
+    if event.name in STATUS_EVENTS and event.head_sha:
+        set_status(context, event, report, services)
     return exit_code(inputs, report)
+
+
+STATUS_EVENTS = ("pull_request", "pull_request_target", "merge_group")
+
+
+def set_status(context: RunContext, event: Event, report: dict[str, Any],
+               services: Services) -> None:
+    """The commit status on the head (a merge queue requires it on the queue's commit), as the
+    recheck sets it after a push to the base."""
+    if event.name == "pull_request" and not event.is_same_repository(context.repository):
+        services.workflow.print("The commit status is left to the recheck after pushes to the "
+                                "base: a pull request from a fork runs with a read-only token.")
+        return
+    wanted = describe(report, services.find_base_commits(report))
+    statuses.publish(services.connect, services.workflow, event.head_sha, wanted, context.run_url)
 
 
 def finish(inputs: Inputs, context: RunContext, number: int | None, report: dict[str, Any],
@@ -191,7 +212,7 @@ def post_comment(services: Services, number: int, report: dict[str, Any],
     """Create, update or resolve the sticky comment. This is the step's boundary with the API:
     whatever fails here becomes a warning, and the report, outputs and exit status stand."""
     try:
-        return _sync_comment(services.connect(), number, report, context, notes, strategy)
+        return sync_comment(services.connect(), number, report, context, notes, strategy)
     except GitHubError as exc:
         message = f"The pull request comment was not posted: {exc}"
     except Exception as exc:  # the boundary (see the docstring): a bug here must not cost more
@@ -202,8 +223,8 @@ def post_comment(services: Services, number: int, report: dict[str, Any],
     return ""
 
 
-def _sync_comment(github: GitHubPort, number: int, report: dict[str, Any], context: RunContext,
-                  notes: list[str], strategy: str) -> str:
+def sync_comment(github: GitHubPort, number: int, report: dict[str, Any], context: RunContext,
+                 notes: list[str], strategy: str) -> str:
     login = github.identity()
     mark = comment.marker(report.get("working_directory"))
     sticky = find_sticky(github.list_comments(number), mark, login)

@@ -127,7 +127,10 @@ def build_report(
     args = ["report", "--format", "json", *args,
             "--working-directory", inputs.working_directory,
             *(["--database-url", inputs.database_url] if inputs.database_url else []),
-            *([] if inputs.verify else ["--no-verify"]),
+            # No settings module: the migration files are read statically and nothing of the
+            # project is imported, whatever manage.py or DJANGO_SETTINGS_MODULE would name.
+            *([] if inputs.settings_module else ["--no-plan"]),
+            *([] if inputs.verify and inputs.settings_module else ["--no-verify"]),
             *(["--cache", str(project / CACHE_DIR)] if inputs.cache else ["--no-cache"])]
     code, out, err = tool(args)
     if code not in (0, 1):

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
 
 from migration_ci.errors import GitHubError
+from migration_ci.report.status import Status
 
 # Idempotent methods only: a PATCH sets the body, so sending it twice is harmless; a POST is not.
 RETRIED_METHODS = frozenset(GithubRetry.DEFAULT_ALLOWED_METHODS | {"GET", "PATCH"})
 RETRY_AFTER_MAX = 120.0  # seconds; GitHub may ask for far longer (urllib3's own cap is 6 hours)
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # goes into a URL path: nothing else may
 
 _HINTS = {
     401: "The token is invalid or expired: check the 'github-token' input.",
@@ -32,6 +35,10 @@ _HINTS = {
     422: "GitHub rejected the content (422 Unprocessable Entity), e.g. a body over 65,536 "
          "characters.",
 }
+
+
+_RATE_LIMIT_HINT = ("The token's API rate limit is used up and did not reset within the wait "
+                    "allowed; run the job again later.")
 
 
 class _Retry(GithubRetry):
@@ -68,9 +75,11 @@ def _quiet_retry_log() -> Iterator[None]:
 class GitHubAPIError(GitHubError):
     """A request to the GitHub API failed; ``status`` is its HTTP status (0: no answer)."""
 
-    def __init__(self, message: str, hint: str = "", status: int = 0) -> None:
+    def __init__(self, message: str, hint: str = "", status: int = 0,
+                 rate_limited: bool = False) -> None:
         super().__init__(message, hint)
         self.status = status
+        self.rate_limited = rate_limited  # a 403/429 for the rate limit, not a permission
 
     @property
     def is_transient(self) -> bool:
@@ -110,11 +119,19 @@ def _translate(exc: GithubException, action: str) -> GitHubAPIError:
     detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
                        for e in errors or [])
     said = ": ".join(part for part in (message, detail) if part)
+    limited = isinstance(exc, RateLimitExceededException)
     return GitHubAPIError(
         f"GitHub API refused to {action}: HTTP {exc.status} {said!r}.",
+        _RATE_LIMIT_HINT if limited else
         _HINTS.get(exc.status, "GitHub failed; retries are exhausted. Run the job again."),
-        exc.status,
+        exc.status, rate_limited=limited,
     )
+
+
+def _checked_sha(sha: str) -> str:
+    if not _SHA.fullmatch(sha):
+        raise GitHubAPIError(f"{sha!r} is not a commit sha.", "This is a bug; report it.")
+    return sha
 
 
 class GitHub:
@@ -139,6 +156,7 @@ class GitHub:
         self._repository: Any = None
         self._pulls: dict[int, Any] = {}
         self._comments: dict[int, Any] = {}
+        self._identity: tuple[str | None] | None = None  # asked once per client
 
     def _call(self, action: str, fn: Any, *args: Any) -> Any:
         try:
@@ -156,14 +174,17 @@ class GitHub:
         GET /user answers 403 to installation tokens ("Resource not accessible by integration"):
         GITHUB_TOKEN comments as github-actions[bot], a GitHub App's token as <slug>[bot].
         """
-        try:
-            with _quiet_retry_log():
-                return str(self._call("read the token's user",
-                                      lambda: self._github.get_user().login))
-        except GitHubAPIError as exc:
-            if exc.status in (401, 403, 404):
-                return None
-            raise
+        if self._identity is None:
+            try:
+                with _quiet_retry_log():
+                    login: str | None = str(self._call("read the token's user",
+                                                       lambda: self._github.get_user().login))
+            except GitHubAPIError as exc:
+                if exc.status not in (401, 403, 404):
+                    raise
+                login = None
+            self._identity = (login,)
+        return self._identity[0]
 
     @property
     def _repo(self) -> Any:
@@ -179,7 +200,18 @@ class GitHub:
         return self._pulls[number]
 
     def get_pull(self, number: int) -> PullRequest:
-        pull = self._pull(number)
+        return self._pull_request(self._pull(number))
+
+    def list_open_pulls(self, base: str) -> list[PullRequest]:
+        """The open pull requests into branch ``base``, across all pages, most recently
+        updated first."""
+        pulls = self._call(f"list the open pull requests into '{base}'", lambda: list(
+            self._repo.get_pulls(state="open", base=base, sort="updated", direction="desc")))
+        for pull in pulls:  # their comments are reached without reading each one again
+            self._pulls.setdefault(pull.number, pull)
+        return [self._pull_request(pull) for pull in pulls]
+
+    def _pull_request(self, pull: Any) -> PullRequest:
         return PullRequest(
             number=pull.number, head_sha=pull.head.sha, head_ref=pull.head.ref,
             head_repository=pull.head.repo.full_name if pull.head.repo else "",
@@ -187,6 +219,32 @@ class GitHub:
             base_repository=pull.base.repo.full_name if pull.base.repo else self.repository,
             state=pull.state,
         )
+
+    def get_status(self, sha: str, context: str) -> Status | None:
+        """The latest status ``context`` has on commit ``sha``, or None.
+
+        The combined status holds the latest status of each context; PyGithub reaches it only
+        through ``get_commit``, which first downloads the whole commit, so the request goes
+        through PyGithub's own requester (same retries and pacing).
+        """
+        url = f"{self._repo.url}/commits/{_checked_sha(sha)}/status"
+        _, data = self._call(f"read the commit status of {sha[:12]}",
+                             self._github.requester.requestJsonAndCheck, "GET", url,
+                             {"per_page": 100})
+        statuses = data.get("statuses") if isinstance(data, dict) else None
+        for item in statuses if isinstance(statuses, list) else []:
+            if isinstance(item, dict) and item.get("context") == context:
+                return Status(context, str(item.get("state") or ""),
+                              str(item.get("description") or ""))
+        return None
+
+    def set_status(self, sha: str, status: Status, target_url: str = "") -> None:
+        url = f"{self._repo.url}/statuses/{_checked_sha(sha)}"
+        body = {"state": status.state, "context": status.context,
+                "description": status.description,
+                **({"target_url": target_url} if target_url else {})}
+        self._call(f"set the commit status of {sha[:12]}",
+                   self._github.requester.requestJsonAndCheck, "POST", url, None, None, body)
 
     def _remember(self, comment: Any) -> Comment:
         self._comments[comment.id] = comment

@@ -23,6 +23,22 @@ class Event:
     base_repository: str = ""
     run_head_sha: str = ""  # workflow_run: the commit the triggering run checked
     run_head_repository: str = ""
+    ref: str = ""  # push: the full ref pushed, e.g. refs/heads/main
+    before: str = ""  # push: the ref's commit before the push (zeros when it was created)
+    after: str = ""  # push: the ref's commit after it (zeros when it was deleted)
+    forced: bool = False  # push: the ref's history was rewritten
+
+    @property
+    def pushed_branch(self) -> str:
+        """The branch a push moved, or "" (a tag, a deleted branch, not a push)."""
+        if self.name != "push" or not self.ref.startswith("refs/heads/") or _is_zero(self.after):
+            return ""
+        return self.ref.removeprefix("refs/heads/")
+
+    @property
+    def pushed_from(self) -> str:
+        """The commit the pushed branch was at before, when the push only added to it."""
+        return "" if self.forced or _is_zero(self.before) else self.before
 
     def is_same_repository(self, repository: str) -> bool:
         """The pull request's head branch lives in ``repository`` (GITHUB_REPOSITORY), as does its
@@ -54,7 +70,16 @@ class Event:
             base_repository=str(as_mapping(base.get("repo")).get("full_name") or ""),
             run_head_sha=str(run.get("head_sha") or ""),
             run_head_repository=str(as_mapping(run.get("head_repository")).get("full_name") or ""),
+            ref=str(payload.get("ref") or ""),
+            before=str(payload.get("before") or ""),
+            after=str(payload.get("after") or ""),
+            forced=payload.get("forced") is True,
         )
+
+
+def _is_zero(sha: str) -> bool:
+    """GitHub's all-zeros sha: the side of a push where the ref did not exist."""
+    return not sha.strip("0")
 
 
 def as_mapping(value: object) -> Mapping[str, Any]:

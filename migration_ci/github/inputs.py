@@ -33,6 +33,8 @@ INPUT_DEFAULTS: dict[str, str] = {
     "fail-on-conflict": "true",
     "cache": "true",
     "fail-on-risk": "",
+    "recheck-pull-requests": "true",
+    "recheck-limit": "50",
 }
 
 
@@ -63,6 +65,16 @@ def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> 
     return value
 
 
+def _count(environ: Mapping[str, str], name: str) -> int:
+    value = _raw(environ, name)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            f"Input '{name}' is {value!r}, which is not a whole number of at least 1.",
+            f"Use a number such as {INPUT_DEFAULTS[name]}.",
+        )
+    return int(value)
+
+
 def _working_directory(environ: Mapping[str, str]) -> str:
     value = _raw(environ, "working-directory").replace("\\", "/")
     path = PurePosixPath(value)
@@ -91,6 +103,8 @@ class Inputs:
     fail_on_conflict: bool = True
     cache: bool = True
     fail_on_risk: str = ""  # "": the config's fail-on, else never
+    recheck_pull_requests: bool = True
+    recheck_limit: int = 50
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Inputs:
@@ -108,6 +122,8 @@ class Inputs:
             fail_on_conflict=_boolean(environ, "fail-on-conflict"),
             cache=_boolean(environ, "cache"),
             fail_on_risk=_choice(environ, "fail-on-risk", ("", *FAIL_ON_RISK)),
+            recheck_pull_requests=_boolean(environ, "recheck-pull-requests"),
+            recheck_limit=_count(environ, "recheck-limit"),
         )
 
 

@@ -383,6 +383,16 @@ def has_commit(root: Path, sha: str) -> bool:
     return find_commit(root, sha) is not None
 
 
+def present_commits(root: Path, shas: Iterable[str]) -> set[str]:
+    """Which of the commit ``shas`` are here, asked in one ``git cat-file --batch-check``."""
+    wanted = list(dict.fromkeys(shas))
+    if not wanted:
+        return set()
+    out = _run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], root,
+               input="".join(f"{sha}\n" for sha in wanted).encode("ascii"))
+    return {line.split()[0] for line in out.splitlines() if line.endswith(" commit")}
+
+
 def commit_parents(root: Path, ref: str) -> list[str]:
     """The parents of a commit that is present (its parents need not be, in a shallow clone)."""
     out = _run(["cat-file", "-p", f"{ref}^{{commit}}"], root)
@@ -393,6 +403,17 @@ def fetch(root: Path, remote: str, refspecs: Sequence[str], *, depth: int | None
           unshallow: bool = False) -> None:
     depth_args = ["--unshallow"] if unshallow else ([f"--depth={depth}"] if depth else [])
     _run(["fetch", "-q", "--no-tags", *depth_args, remote, *refspecs], root)
+
+
+def adding_commit(root: Path, ref: str, path: str, since: str | None = None) -> str | None:
+    """The newest commit in ``ref``'s history (after ``since``) that added ``path``, or None.
+
+    ``--literal-pathspecs``: a path is a file name, never pathspec magic such as ``:(glob)``.
+    """
+    out = _run(["--literal-pathspecs", "log", "-1", "--format=%H", "--diff-filter=A",
+                "--no-renames", "--end-of-options", ref, *([f"^{since}"] if since else []),
+                "--", path], root)
+    return out.strip() or None
 
 
 def checkout_new_branch(root: Path, name: str, start: str) -> None:

@@ -167,6 +167,15 @@ def serialize_operation(operation: Any) -> str:
 
 def find_intruder(loader: Any, base_keys: set[tuple[str, str]]) -> str | None:
     """Why the base's migrations cannot be applied on their own here, or None."""
+    for key in sorted(set(loader.disk_migrations) - base_keys):
+        # A restored base records the replaced migrations as applied, so Django would take
+        # this branch's squash as applied too, where a fresh database runs it.
+        replaced = {(str(app), str(name)) for app, name in loader.disk_migrations[key].replaces}
+        squashed = sorted(replaced & base_keys)
+        if squashed:
+            names = ", ".join(f"{app}.{name}" for app, name in squashed)
+            return (f"migration {key[0]}.{key[1]} of this branch replaces base migrations "
+                    f"({names})")
     graph = loader.graph
     for target in base_targets(graph, base_keys):
         for key in graph.forwards_plan(target):
