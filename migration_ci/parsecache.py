@@ -10,6 +10,7 @@ cannot be read is ignored and rebuilt; one that cannot be written is skipped sil
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from migration_ci.cachedir import cache_dir, load_entries, save_entries
 from migration_ci.graph.parse import spec_from_tuple, spec_to_tuple
 from migration_ci.graph.specs import MigrationSpec
 
-FORMAT = f"parse-cache-2-{__version__}"
+# The Python version is part of it: what a file needs from a newer Python depends on it.
+FORMAT = f"parse-cache-3-{__version__}-py{sys.version_info[0]}.{sys.version_info[1]}"
 MAX_ENTRIES = 200_000  # drop the cache rather than let it grow without bound
 
 CacheKey = tuple[str, str, str, str, str]

@@ -124,10 +124,12 @@ def oracle() -> Iterator[Oracle]:
 
 @dataclass
 class Project:
-    """A project on disk: app label -> {migration file name: source}."""
+    """A project on disk: app label -> {migration file name: source}; ``extra`` files (path
+    in the case's package -> source) belong to no installed app."""
 
     apps: dict[str, dict[str, str | bytes]] = field(default_factory=dict)
     auth_user_model: str = "auth.User"
+    extra: dict[str, str] = field(default_factory=dict)
 
     def write(self, root: Path) -> tuple[str, list[str]]:
         package = f"case{next(_counter)}"
@@ -150,6 +152,9 @@ class Project:
                 else:
                     target.write_text(source)
             dotted.append(f"{package}.{label}_app")
+        for path, text in self.extra.items():
+            (root / package / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / package / path).write_text(text)
         return package, dotted
 
     @classmethod
@@ -197,7 +202,7 @@ def static_answer(root: Path, auth_user_model: str) -> dict[str, Any]:
 def compare(oracle: Oracle, project: Project, tmp: Path) -> dict[str, Any]:
     root = tmp / f"root{next(_counter)}"
     root.mkdir(parents=True)
-    _, dotted = project.write(root)
+    package, dotted = project.write(root)
     labels = sorted(project.apps)
     answer = oracle.ask(root, dotted, labels, project.auth_user_model)
     ours = json.loads(json.dumps(static_answer(root, project.auth_user_model)))
@@ -209,7 +214,7 @@ def compare(oracle: Oracle, project: Project, tmp: Path) -> dict[str, Any]:
         assert ours == django
         assert loaded == django
     shutil.rmtree(root)
-    return {"static": ours, "django": django}
+    return {"static": ours, "django": django, "loaded": loaded, "package": package}
 
 
 def conflicts_of(answer: dict[str, Any]) -> dict[str, list[str]]:
@@ -336,12 +341,19 @@ def _migration(deps: list[Any], *, replaces: Sequence[Any] = (),
 
     items = [render(d) for d in deps]
     head = "from django.conf import settings\nfrom django.db import migrations\n\n"
+    body = ""
     if style == 1 and items:  # a module-level name and concatenation
         head += f"BASE = [{items[0]}]\n\n"
         dependencies = f"BASE + [{', '.join(items[1:])}]"
+    elif style == 2:  # the class attribute named after a module-level list
+        head += f"dependencies = [{', '.join(items)}]\n\n"
+        dependencies = "dependencies"
+    elif style == 3 and items:  # built up in the class body
+        body = f"    dependencies = [{items[0]}]\n"
+        dependencies = f"[{', '.join(items[1:])}]"
     else:
         dependencies = f"[{', '.join(items)}]"
-    body = f"    dependencies = {dependencies}\n"
+    body += f"    dependencies {'+=' if body else '='} {dependencies}\n"
     if replaces:
         body += f"    replaces = {list(map(tuple, replaces))!r}\n"
     if run_before:
@@ -413,7 +425,7 @@ def projects(draw: st.DrawFn) -> Project:
         for name, spec in specs.items():
             files[f"{name}.py"] = _migration(
                 spec["deps"], replaces=spec.get("replaces", ()), run_before=spec["run_before"],
-                style=draw(st.integers(0, 1)),
+                style=draw(st.integers(0, 3)),
             )
         project.apps[label] = files
     return project

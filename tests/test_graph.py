@@ -215,3 +215,62 @@ def test_many_first_dependencies_resolve_like_django() -> None:
             expected.django_graph.add_dependency(item, item.key, parent)
     assert {k: sorted(p.key for p in n.parents) for k, n in graph.django_graph.node_map.items()} \
         == {k: sorted(p.key for p in n.parents) for k, n in expected.django_graph.node_map.items()}
+
+
+@pytest.mark.parametrize(
+    ("billing", "before", "after"),
+    [
+        pytest.param(
+            [spec("billing.0001_a"), spec("billing.0002_b", run_before=("billing.0001_a",))],
+            ("0001_a", "0001_a"), ("0002_b", "0001_a"),
+            id="run_before takes a root away",
+        ),
+        pytest.param(
+            [spec("billing.0001_a", run_before=("billing.0002_b",)), spec("billing.0002_b")],
+            ("0001_a", "0001_a"), ("0001_a", "0002_b"),
+            id="run_before takes a leaf away",
+        ),
+        pytest.param(
+            [spec("billing.0002_r"), spec("billing.0003_sq", replaces=("billing.0001_a",)),
+             spec("billing.0004", "billing.0003_sq"), spec("m_app.0001", "billing.0001_a")],
+            ("0002_r", "0002_r"), ("0003_sq", "0003_sq"),
+            id="a stand-in for a squashed migration adds a root and a leaf",
+        ),
+    ],
+)
+def test_first_and_latest_follow_the_graph_as_it_grows(
+    billing: list[MigrationSpec], before: tuple[str, str], after: tuple[str, str]
+) -> None:
+    """
+    a_first.0001 and a_latest.0001 depend on billing.__first__ and billing.__latest__ before
+    billing's (and m_app's) edges are read; z_first.0001 and z_latest.0001 afterwards. Django
+    resolves each one when it reaches it, in this order, so the answers differ. A stand-in (a
+    dependency on 0001_a, whose file the squash 0003_sq replaces) is a root and a leaf of
+    billing until the squash takes its place.
+    """
+    graph = Graph.build([
+        spec("a_first.0001", "billing.__first__"), spec("a_latest.0001", "billing.__latest__"),
+        *billing,
+        spec("z_first.0001", "billing.__first__"), spec("z_latest.0001", "billing.__latest__"),
+    ])
+    assert resolved(graph, "a") == before
+    assert resolved(graph, "z") == after
+
+
+def resolved(graph: Graph, prefix: str) -> tuple[str, str]:
+    """What billing.__first__ and billing.__latest__ became for the apps ``prefix``_first and
+    ``prefix``_latest."""
+    [first] = graph.django_graph.node_map[(f"{prefix}_first", "0001")].parents
+    [latest] = graph.django_graph.node_map[(f"{prefix}_latest", "0001")].parents
+    return (first.key[1], latest.key[1])
+
+
+@pytest.mark.parametrize("special", ["__first__", "__latest__"])
+def test_same_app_run_before_first_or_latest_is_ignored(special: str) -> None:
+    """Django's check_key ignores (shop, __first__) in shop itself, in run_before too."""
+    graph = Graph.build([spec("shop.0001"), spec("shop.0002", "shop.0001"),
+                         spec("shop.0003", "shop.0002", run_before=(f"shop.{special}",))])
+    assert graph.edges() == [(("shop", "0002"), ("shop", "0001")),
+                             (("shop", "0003"), ("shop", "0002"))]
+
+

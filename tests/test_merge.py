@@ -25,6 +25,7 @@ from django.db.migrations.graph import MigrationGraph
 from migration_ci.activities.fix import fix_conflicts
 from migration_ci.fix.merge import (
     describe_conflicts,
+    is_writable_name,
     merge_dependencies,
     merge_name,
     merge_number,
@@ -156,6 +157,30 @@ def test_merge_name_timestamp_is_djangos_format() -> None:
     assert re.fullmatch(r"0002_merge_\d{8}_\d{4}", name), name
 
 
+def test_long_leaf_names_take_the_timestamp_given() -> None:
+    specs = specs_of(spec("0001"), spec(f"0002_{'a' * 30}", "0001"),
+                     spec(f"0002_{'b' * 30}", "0001"))
+    (conflict,) = describe_conflicts(DjangoGraph.from_specs(specs), specs, side_of,
+                                     {"shop": "shop/migrations"}, timestamp="20240101_0000")
+    assert conflict.merge_name == "0003_merge_20240101_0000"
+
+
+@pytest.mark.parametrize(
+    ("name", "writable"),
+    [
+        pytest.param("0003_merge_0002_a-b_0002_c", True, id="hyphen"),
+        pytest.param("0003_merge_0002 b \u00e9", True, id="space and accent"),
+        pytest.param("", False, id="empty"),
+        pytest.param("0003_merge_a/b", False, id="slash"),
+        pytest.param("0003_merge_a\nb", False, id="newline"),
+        pytest.param("0003_merge_a\x1b[0m", False, id="ANSI escape"),
+        pytest.param("0003_merge_a\u202eb", False, id="bidi override"),
+    ],
+)
+def test_writable_names_are_djangos_but_printable(name: str, writable: bool) -> None:
+    assert is_writable_name(name) is writable
+
+
 def test_merge_dependencies_are_sorted() -> None:
     assert merge_dependencies("shop", ["0007_b", "0007_a"]) == (
         ("shop", "0007_a"), ("shop", "0007_b"),
@@ -210,6 +235,15 @@ def test_describe_conflicts() -> None:
                      (Overlap("book", None, ("0002_a", "0002_b")),), id="same model"),
         pytest.param((add_field("book", "title"),), (add_field("book", "title"),),
                      (Overlap("book", "title", ("0002_a", "0002_b")),), id="same field"),
+        pytest.param((OperationSpec("RunPython", "p Raw Python operation"),
+                      add_field("book", "title")), (add_field("book", "title"),),
+                     (Overlap("book", "title", ("0002_a", "0002_b")),),
+                     id="after an operation on no model"),
+        pytest.param((add_field("author", "name"), add_field("book", "title")),
+                     (add_field("author", "name"), add_field("book", "title")),
+                     (Overlap("author", "name", ("0002_a", "0002_b")),
+                      Overlap("book", "title", ("0002_a", "0002_b"))),
+                     id="fields of two models"),
     ],
 )
 def test_overlaps(
@@ -226,20 +260,40 @@ def test_overlaps(
 def test_overlaps_ignore_migrations_shared_after_a_diamond() -> None:
     """
     0001 ── 0002_a ──┬── 0003_m ── 0004_x
-      └──── 0002_b ──┘       └──── 0004_y
-    Both leaves' linear ancestries share 0001 only (0002_a and 0002_b come in the same
-    order, so the common prefix runs up to 0003_m): branches are 0004_x and 0004_y.
+      └──── 0002_b ──┘
+              0002_a ────────────── 0004_y
+    Django's forwards plan of 0004_x reads 0002_b before 0002_a (parents are pushed sorted
+    and popped last first): [0001, 0002_b, 0002_a, 0003_m, 0004_x]; of 0004_y: [0001,
+    0002_a, 0004_y]. The common prefix is 0001, so 0002_a is in both branches. Its change to
+    book.title is the same migration on both sides, not a clash: only book.isbn (0002_b,
+    branch x) and book.price (0004_y, branch y) count, so the overlap is the model alone.
     """
-    book = (add_field("book", "title"),)
     specs = specs_of(
-        spec("0001"), spec("0002_a", "0001", ops=book), spec("0002_b", "0001", ops=book),
-        spec("0003_m", "0002_a", "0002_b"),
-        spec("0004_x", "0003_m"), spec("0004_y", "0003_m"),
+        spec("0001"), spec("0002_a", "0001", ops=(add_field("book", "title"),)),
+        spec("0002_b", "0001", ops=(add_field("book", "isbn"),)),
+        spec("0003_m", "0002_a", "0002_b"), spec("0004_x", "0003_m"),
+        spec("0004_y", "0002_a", ops=(add_field("book", "price"),)),
     )
     (conflict,) = describe_conflicts(DjangoGraph.from_specs(specs), specs, side_of,
                                      {"shop": "shop/migrations"})
-    assert conflict.common_ancestor == "0003_m"
-    assert conflict.overlaps == ()
+    assert conflict.common_ancestor == "0001"
+    assert [branch.migrations for branch in conflict.branches] == [
+        ("0002_b", "0002_a", "0003_m", "0004_x"), ("0002_a", "0004_y")]
+    assert conflict.overlaps == (Overlap("book", None, ("0004_x", "0004_y")),)
+
+
+def test_a_merge_name_that_is_not_printable_is_not_promised() -> None:
+    """Django would write a file named after these leaves; fix will not, and check says so."""
+    specs = specs_of(spec("0001"), spec("0002_a\x1b[2J", "0001"), spec("0002_b", "0001"))
+    (conflict,) = describe_conflicts(DjangoGraph.from_specs(specs), specs, side_of,
+                                     {"shop": "shop/migrations"})
+    assert (conflict.merge_name, conflict.merge_dependencies) == (None, ())
+    assert conflict.merge_error == (
+        "The merge migration Django would write in app 'shop' is named "
+        "'0003_merge_0002_a\\x1b[2J_0002_b', after the leaves, and holds a character that is "
+        "not printable (or a '/'), so migration-ci fix will not write it. Rename the leaf "
+        "migrations, then run migration-ci fix."
+    )
 
 
 @pytest.mark.parametrize(
@@ -260,6 +314,13 @@ def test_overlaps_ignore_migrations_shared_after_a_diamond() -> None:
             "Django cannot merge them. Keep one squashed migration per app: delete the others or "
             "make them depend on it.",
             id="several squashes as roots",
+        ),
+        pytest.param(
+            [spec("0001_squashed_0002_a", replaces=("0001", "0002_a")), spec("0001_other")],
+            "Migrations 0001_other and 0001_squashed_0002_a in app 'shop' share no common "
+            "ancestor, so Django cannot merge them. Make one depend on the other, or delete one "
+            "and run makemigrations.",
+            id="one squash and another root",
         ),
     ],
 )
@@ -419,6 +480,9 @@ MERGEABLE = [
                   spec("0002_other", "0001_initial")], id="long names: timestamp form"),
     pytest.param([spec("initial"), spec("add_sku", "initial"), spec("price_index", "initial")],
                  id="names without numbers"),
+    # Django's loader imports any module name pkgutil lists, and --merge writes the name.
+    pytest.param([spec("0001_initial"), spec("0002_add-field", "0001_initial"),
+                  spec("0002 b \u00e9", "0001_initial")], id="names that are not identifiers"),
 ]
 
 

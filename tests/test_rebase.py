@@ -160,6 +160,31 @@ def test_name_without_number_keeps_its_name(tmp_path: Path) -> None:
             id="depended on by another app",
         ),
         pytest.param(
+            [spec("0007_a", "0006_x"), spec("0008_b", "0007_a"),
+             spec("0007_invoice", "0006_x", app="billing", other=(("shop", "0007_a"),)),
+             spec("0001_initial", app="zoo", other=(("shop", "0008_b"),))],
+            "Cannot rebase: migrations outside this branch's chain in 'shop' reference it "
+            "(billing.0007_invoice names 0007_a in dependencies; zoo.0001_initial names 0008_b "
+            "in dependencies), and renaming would break them. Use --strategy merge.",
+            id="referenced twice",
+        ),
+        pytest.param(
+            # forwards_plan(0009_c) reads 0007_a's line first, then the root 0007_0_cross
+            [spec("0007_a", "0006_x"), spec("0007_0_cross", other=(("billing", "0006_x"),)),
+             spec("0009_c", "0007_a", "0007_0_cross")],
+            "Cannot rebase: this branch's migrations in 'shop' are not a single chain "
+            "(0007_0_cross depends on nothing in its app). Use --strategy merge.",
+            id="a member depending on nothing in its app",
+        ),
+        pytest.param(
+            [spec("0007_a", "0006_x"),
+             spec("0001_initial", app="zoo", other=(("shop", "0007_a"),))],
+            "Cannot rebase: migrations outside this branch's chain in 'shop' reference it "
+            "(zoo.0001_initial names 0007_a in dependencies), and renaming would break "
+            "them. Use --strategy merge.",
+            id="depended on by an app sorting after it",
+        ),
+        pytest.param(
             [spec("0007_a", "0006_x"),
              MigrationSpec("billing", "0007_invoice", "billing/migrations/0007_invoice.py",
                            dependencies=(("billing", "0006_x"),),
@@ -183,6 +208,39 @@ def test_unsafe_rebase_is_refused(branch: list[MigrationSpec], message: str) -> 
     with pytest.raises(FixError) as error:
         plan(specs, names)
     assert str(error.value) == message
+
+
+def test_a_new_name_already_taken_is_refused() -> None:
+    """0008_a, a third leaf on the base, already has the name 0007_a would get."""
+    specs = base_history(spec("0007_a", "0006_x"), spec("0008_a", "0005_base"))
+    with pytest.raises(FixError) as error:
+        plan(specs, {"0007_a"})
+    assert str(error.value) == (
+        "Cannot rebase: the new name 0008_a is already a migration of app 'shop'. "
+        "Use --strategy merge."
+    )
+
+
+def test_no_common_ancestor_is_refused() -> None:
+    """0001_other stands alone: it shares no ancestor with the base leaf."""
+    specs = base_history(spec("0001_other"))
+    with pytest.raises(FixError) as error:
+        plan(specs, {"0001_other"})
+    assert str(error.value) == (
+        "Migrations 0001_other and 0007_price_index in app 'shop' share no common ancestor, so "
+        "Django cannot merge them. Make one depend on the other, or delete one and run "
+        "makemigrations."
+    )
+
+
+def test_two_unrelated_leaves_on_this_branch_are_refused() -> None:
+    specs = base_history(spec("0001_a"), spec("0001_b"))
+    with pytest.raises(FixError) as error:
+        plan(specs, {"0001_a", "0001_b"})
+    assert str(error.value) == (
+        "Cannot rebase: this branch's migrations in 'shop' are not a single chain (0001_a, "
+        "0001_b have no common parent). Use --strategy merge."
+    )
 
 
 def test_no_leaf_from_this_branch_is_refused() -> None:

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from migration_ci.errors import ConfigError
-from migration_ci.graph.scan import find_packages, load_specs
-from migration_ci.graph.specs import MigrationPackage
+from migration_ci.errors import ConfigError, MigrationFileError
+from migration_ci.graph.scan import find_packages, load_specs, scan_tree
+from migration_ci.graph.specs import MigrationPackage, Skipped
 from tests.support.gitrepo import migration
 
 
@@ -30,7 +30,7 @@ def config(body: str, base: str = "AppConfig") -> str:
 
 def test_packages_files_and_exclusions() -> None:
     tree = Tree({
-        "shop/__init__.py": "", "shop/migrations/__init__.py": "",
+        "shop/__init__.py": "", "shop/models.py": "", "shop/migrations/__init__.py": "",
         "shop/migrations/0001_initial.py": "", "shop/migrations/thefirst.py": "",
         "shop/migrations/_util.py": "", "shop/migrations/~tmp.py": "",
         "shop/migrations/.util.py": "", "shop/migrations/0002.old.py": "",
@@ -64,10 +64,15 @@ def test_packages_files_and_exclusions() -> None:
                      {"src/shop": "mine"}, "mine", id="override by folder"),
         pytest.param(config("    name = 'x.shop'\n"), {"x.shop": "mine"}, "mine",
                      id="override by dotted name"),
+        pytest.param(config("    name = 'x'\n    label = 'store'\n", base="apps.AppConfig"), {},
+                     "store", id="AppConfig through its module"),
+        pytest.param(config("    name = 'a'\n    label = 'one'\n    default = False\n")
+                     + "\n\nclass Other(AppConfig):\n    name = 'b'\n    label = 'two'\n",
+                     {}, "two", id="default = False is passed over"),
     ],
 )
 def test_app_label(apps_py: str | None, overrides: dict[str, str], label: str) -> None:
-    files = {"src/shop/migrations/__init__.py": ""}
+    files = {"src/shop/migrations/__init__.py": "", "src/shop/models.py": ""}
     if apps_py is not None:
         files["src/shop/apps.py"] = apps_py
     tree = Tree(files)
@@ -76,7 +81,8 @@ def test_app_label(apps_py: str | None, overrides: dict[str, str], label: str) -
 
 
 def test_duplicate_labels_are_an_error() -> None:
-    tree = Tree({"a/shop/migrations/__init__.py": "", "b/shop/migrations/__init__.py": ""})
+    tree = Tree({"a/shop/models.py": "", "a/shop/migrations/__init__.py": "",
+                 "b/shop/models.py": "", "b/shop/migrations/__init__.py": ""})
     with pytest.raises(ConfigError) as caught:
         find_packages(tree.files, tree.read)
     assert str(caught.value) == (
@@ -101,3 +107,111 @@ def test_load_specs_reads_all_files_at_once() -> None:
         ("billing", "0001_initial"), ("shop", "0001_initial"), ("shop", "0002_x")]
     assert specs[0].path == "billing/migrations/0001_initial.py"
     assert len(tree.reads) == 1
+
+
+COPY_ROWS = "def copy_rows(apps, schema_editor):\n    pass\n"
+TEST_MODULE = "from django.test import SimpleTestCase\n\n\nclass MergeTests(SimpleTestCase):\n" \
+              "    pass\n"
+
+
+def test_packages_named_migrations_that_are_not_an_apps_are_skipped() -> None:
+    """Django loads only installed apps' migrations: a package none of whose modules is a
+    migration, in a folder that is not an app, cannot be one."""
+    tree = Tree({
+        "ledger/__init__.py": "", "ledger/utils.py": "",
+        "ledger/migrations/__init__.py": "", "ledger/migrations/copying.py": COPY_ROWS,
+        "search/vectorstore/migrations/__init__.py": "",
+        "search/vectorstore/migrations/0001_create_index.py": "def upgrade(client):\n    pass\n",
+        "tests/__init__.py": "", "tests/migrations/__init__.py": "",
+        "tests/migrations/test_merge.py": TEST_MODULE,
+        "migrations/__init__.py": "",
+        "shop/models.py": "", "shop/migrations/__init__.py": "",
+        "shop/migrations/0001_initial.py": migration(),
+    })
+    scan = scan_tree(tree.files, tree.read)
+    assert scan.packages == [MigrationPackage("shop", "shop", "shop/migrations",
+                                              ("shop/migrations/0001_initial.py",))]
+    none = "none of its modules defines a Migration class"
+    assert scan.skipped == [
+        Skipped("ledger/migrations", f"not an app's migrations: {none}, and ledger has no "
+                                     "apps.py, models.py or models package"),
+        Skipped("migrations", "not an app's migrations: it holds no modules, and the root "
+                              "folder has no apps.py, models.py or models package"),
+        Skipped("search/vectorstore/migrations", f"not an app's migrations: {none}, and "
+                "search/vectorstore has no apps.py, models.py or models package"),
+        Skipped("tests/migrations", f"not an app's migrations: {none}, and tests has no "
+                                    "apps.py, models.py or models package"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        pytest.param({"shop/apps.py": config("    name = 'shop'\n")}, id="app with apps.py"),
+        pytest.param({"shop/models.py": ""}, id="app with models.py"),
+        pytest.param({"shop/models/__init__.py": ""}, id="app with a models package"),
+        pytest.param({"shop/migrations/0001_initial.py": migration()},
+                     id="a sibling is a migration"),
+    ],
+)
+def test_a_module_without_migration_class_in_a_real_package_stays_an_error(
+    files: dict[str, str],
+) -> None:
+    tree = Tree({"shop/migrations/__init__.py": "", "shop/migrations/copying.py": COPY_ROWS,
+                 **files})
+    [package] = find_packages(tree.files, tree.read)
+    with pytest.raises(MigrationFileError) as caught:
+        load_specs([package], tree.read)
+    assert str(caught.value) == (
+        "shop/migrations/copying.py: no Migration class. A migration module must define "
+        "'class Migration(migrations.Migration)'."
+    )
+
+
+def test_an_exclude_pattern_hides_only_what_it_matches() -> None:
+    """The excluded paths come first: every path after them is still scanned."""
+    tree = Tree({
+        "archive/migrations/__init__.py": "", "archive/migrations/0001_old.py": migration(),
+        "archive/models.py": "",
+        "billing/models.py": "", "billing/migrations/__init__.py": "",
+        "billing/migrations/0001_initial.py": migration(),
+        "shop/models.py": "", "shop/migrations/__init__.py": "",
+        "shop/migrations/0001_initial.py": migration(),
+    })
+    packages = find_packages(tree.files, tree.read, exclude=["archive/*"])
+    assert [p.migrations_dir for p in packages] == ["billing/migrations", "shop/migrations"]
+
+
+def test_only_python_modules_are_migrations() -> None:
+    """As pkgutil.iter_modules lists them: a .py file whose name has no dot."""
+    tree = Tree({
+        "shop/models.py": "", "shop/migrations/__init__.py": "",
+        "shop/migrations/0001_initial.py": migration(),
+        "shop/migrations/0002_notes.txt": "", "shop/migrations/0003_data.json": "",
+        "shop/migrations/0004_x.py.orig": "", "shop/migrations/0005_y.PY": "",
+        "shop/migrations/0006_z.pyi": "", "shop/migrations/0007_w.sql": "",
+    })
+    [package] = find_packages(tree.files, tree.read)
+    assert package.files == ("shop/migrations/0001_initial.py",)
+    assert [spec.name for spec in load_specs([package], tree.read)] == ["0001_initial"]
+
+
+@pytest.mark.parametrize(
+    ("apps_py", "label"),
+    [
+        pytest.param(config("    name = 'src.shop'\n    label = 'store'\n\n"
+                            "    def ready(self):\n        from . import signals\n"),
+                     "store", id="AppConfig with a method"),
+        pytest.param(config("    name = 'src.shop'\n    label = 'store'\n")
+                     + "\n\nclass Plain:\n    label = 'plain'\n", "store",
+                     id="another class beside the AppConfig"),
+        pytest.param("from django.apps import AppConfig\n\nclass ShopConfig(AppConfig:\n",
+                     "shop", id="apps.py that does not parse: folder name"),
+        pytest.param(config("    name = 'src.retail'\n    label = LABEL\n"), "retail",
+                     id="label not a literal: last part of the name"),
+    ],
+)
+def test_app_label_from_real_apps_py(apps_py: str, label: str) -> None:
+    tree = Tree({"src/shop/migrations/__init__.py": "", "src/shop/apps.py": apps_py})
+    [package] = find_packages(tree.files, tree.read)
+    assert package.app_label == label

@@ -63,16 +63,16 @@ def in_scanned_paths(path: str, roots: Sequence[str]) -> bool:
 def analyze(source: Source, config: Config) -> Analysis:
     """Static engine: read the migration files with ``ast``; no project code is imported."""
     paths = [p for p in source.list_paths() if in_scanned_paths(p, config.paths)]
-    packages = tuple(
-        scan.find_packages(
-            paths, source.read_many, label_overrides=config.app_labels, exclude=config.exclude
-        )
+    found = scan.scan_tree(
+        paths, source.read_many, label_overrides=config.app_labels, exclude=config.exclude
     )
+    packages = tuple(found.packages)
     cache = ParseCache(cache_dir())
     specs = scan.load_specs(packages, source.read_many, config.auth_user_model, cache)
     cache.save()
     graph = Graph.build(specs, {p.app_label for p in packages})
-    return _finish("static", graph, {s.key: s for s in specs}, packages, source)
+    analysis = _finish("static", graph, {s.key: s for s in specs}, packages, source)
+    return replace(analysis, result=replace(analysis.result, skipped=tuple(found.skipped)))
 
 
 def head_commit(source: Source) -> str | None:

@@ -7,7 +7,6 @@ and all conflicts' files are written together or not at all.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,12 @@ from typing import Literal
 
 from migration_ci.atomic import write_files_atomically
 from migration_ci.errors import FixError
-from migration_ci.fix.merge import GraphView, render_merge
+from migration_ci.fix.merge import (
+    GraphView,
+    is_writable_name,
+    render_merge,
+    unwritable_name_error,
+)
 from migration_ci.fix.rebase import RebasePlan, plan_rebase, rewrite_dependency
 from migration_ci.graph.specs import Conflict, Key, MigrationSpec
 
@@ -73,9 +77,8 @@ def merge_conflicts(
 
 def get_merge_path(root: Path, conflict: Conflict, name: str) -> Path:
     """``<migrations_dir>/<name>.py``, refused unless it lies inside that folder."""
-    if not re.fullmatch(r"\w+", name):
-        raise FixError(f"Refusing to write merge migration {name!r} for app "
-                       f"{conflict.app_label!r}: not a valid module name.")
+    if not is_writable_name(name):
+        raise FixError(unwritable_name_error(conflict.app_label, name))
     migrations_dir = (root / conflict.migrations_dir).resolve()
     path = migrations_dir / f"{name}.py"
     inside_root = migrations_dir.is_relative_to(root.resolve())

@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--fix", action="store_true", help="also write the fix (exit 1 so you stage it)"
     )
     check.add_argument("--strategy", choices=STRATEGIES, help="fix strategy (default: merge)")
+    check.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also say which folders named migrations were skipped, and why",
+    )
     # The pre-commit hook that runs this check (its entry passes it): hints name its --fix.
     check.add_argument("--hook", metavar="ID", help=argparse.SUPPRESS)
 
@@ -147,7 +151,7 @@ def _check_or_fix(args: argparse.Namespace, out: TextIO) -> int:
     elif args.format == "json":
         out.write(report.render_json(result))
     elif not writes_fix:
-        out.write(report.render_text(result, fix_command=hint))
+        out.write(report.render_text(result, fix_command=hint, verbose=args.verbose))
     if not writes_fix:
         return EXIT_FINDINGS if result.has_conflicts else EXIT_OK
     return write_fix(analysis, roots.repo, config, out, args)

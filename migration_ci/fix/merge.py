@@ -80,6 +80,17 @@ def named_merge(leaves: Iterable[str], name: str) -> str:
     return f"{merge_number(leaves):04d}_{name}"
 
 
+def is_writable_name(name: str) -> bool:
+    """Whether ``fix`` writes a migration file of this name.
+
+    Django's loader imports any module name ``pkgutil`` lists (``0002_add-field``,
+    ``0002 b é``) and ``makemigrations --merge`` writes whatever name the leaves give, so
+    ``fix`` does too, except a name holding a path separator or a character that is not
+    printable (control characters, bidi overrides): a file named so is refused.
+    """
+    return bool(name) and name.isprintable() and "/" not in name
+
+
 def merge_dependencies(app_label: str, leaves: Iterable[str]) -> tuple[Key, ...]:
     """The merge migration's dependencies in Django's order (its leaves, sorted)."""
     return tuple((app_label, name) for name in sorted(leaves))
@@ -147,11 +158,14 @@ def describe_conflict(
         for name in leaf_names
     )
     error = None if common else no_ancestor_error(app_label, leaf_names, ancestries, specs)
+    name = None if error else merge_name(leaf_names, timestamp=timestamp)
+    if name is not None and not is_writable_name(name):
+        error, name = unwritable_name_error(app_label, name), None
     return Conflict(
         app_label=app_label,
         migrations_dir=migrations_dir,
         leaves=leaves,
-        merge_name=None if error else merge_name(leaf_names, timestamp=timestamp),
+        merge_name=name,
         merge_dependencies=() if error else merge_dependencies(app_label, leaf_names),
         branches=branches,
         common_ancestor=ancestries[0][common - 1][1] if common else None,
@@ -184,6 +198,15 @@ def no_ancestor_error(
         f"Migrations {join_names(leaf_names)} in app {app_label!r} share no common ancestor, "
         "so Django cannot merge them. Make one depend on the other, or delete one and run "
         "makemigrations."
+    )
+
+
+def unwritable_name_error(app_label: str, name: str) -> str:
+    return (
+        f"The merge migration Django would write in app {app_label!r} is named {name!r}, "
+        "after the leaves, and holds a character that is not printable (or a '/'), so "
+        "migration-ci fix will not write it. Rename the leaf migrations, then run "
+        "migration-ci fix."
     )
 
 

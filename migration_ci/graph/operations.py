@@ -11,7 +11,7 @@ import ast
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from migration_ci.graph.literals import NotLiteral, Resolver, call_name
+from migration_ci.graph.literals import NotLiteral, Resolver, call_name, source_text
 from migration_ci.graph.specs import OperationSpec
 
 _MISSING = object()
@@ -146,7 +146,7 @@ def describe_operation(node: ast.expr, resolver: Resolver) -> OperationSpec:
     """One ``operations`` entry as Django's ``formatted_description()`` would print it."""
     lineno = getattr(node, "lineno", 0)
     if not isinstance(node, ast.Call):
-        return OperationSpec(kind="", description=f"? {ast.unparse(node)}", lineno=lineno)
+        return OperationSpec(kind="", description=f"? {source_text(node, 200)}", lineno=lineno)
     kind = call_name(node)
     known = OPERATIONS.get(kind)
     if known is None:

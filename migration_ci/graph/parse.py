@@ -1,8 +1,9 @@
 """Read migration files with ``ast``: dependencies, squashes and operations, no import.
 
-Only the ``Migration`` class body and the module-level assignments are walked, so a
-file costs one parse. Values are read by ``literals.Resolver``; operation descriptions are
-Django 5.2's ``Operation.formatted_description()``, rebuilt by ``operations``.
+Only the ``Migration`` class body and the module-level statements are walked, so a file
+costs one parse (``syntax`` reads files written for a newer Python). Values are read by
+``literals.Resolver``, keys checked as Django's loader checks them (``keys``); operation
+descriptions are Django 5.2's ``Operation.formatted_description()``, rebuilt by ``operations``.
 """
 
 from __future__ import annotations
@@ -15,79 +16,59 @@ from multiprocessing import get_context
 from typing import Any
 
 from migration_ci.errors import MigrationFileError
-from migration_ci.graph.literals import NotLiteral, Resolver
+from migration_ci.graph.keys import (
+    ATTRIBUTES,
+    is_ignored,
+    is_key,
+    malformed_attribute,
+    malformed_key,
+    shown,
+    why_not_a_key,
+)
+from migration_ci.graph.literals import NotLiteral, Resolver, Scope, source_text
 from migration_ci.graph.operations import describe_operation
 from migration_ci.graph.specs import Key, MigrationSpec, OperationSpec
+from migration_ci.graph.syntax import compile_module
 
 PARALLEL_THRESHOLD = 400  # below this, forking costs more than it saves
-_KEY_LISTS = (
-    ("dependencies", "dependency"),
-    ("replaces", "replaces entry"),
-    ("run_before", "run_before entry"),
-)
 
 
-def _assignments(body: Sequence[ast.stmt]) -> dict[str, ast.expr]:
-    names: dict[str, ast.expr] = {}
-    for stmt in body:
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                if isinstance(target, ast.Name):
-                    names[target.id] = stmt.value
-        elif (
-            isinstance(stmt, ast.AnnAssign)
-            and stmt.value is not None
-            and isinstance(stmt.target, ast.Name)
-        ):
-            names[stmt.target.id] = stmt.value
-    return names
-
-
-def _compile(source: bytes, path: str) -> ast.Module:
-    try:
-        tree = compile(source, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as exc:
-        if "codec can't decode" in (exc.msg or ""):
-            byte = exc.msg.split("decode ", 1)[-1].split(" in position", 1)[0]
-            raise MigrationFileError(
-                f"{path}:{exc.lineno}: the file is not valid UTF-8 (cannot decode {byte}).",
-                "Save it as UTF-8, or declare its encoding with a '# -*- coding: ... -*-' line.",
-            ) from None
-        raise MigrationFileError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except ValueError as exc:  # null bytes on Python < 3.12
-        raise MigrationFileError(f"{path}:1: syntax error: {exc}") from None
-    assert isinstance(tree, ast.Module)
-    return tree
-
-
-def _find_migration_class(tree: ast.Module, path: str) -> tuple[ast.ClassDef, dict[str, ast.expr]]:
-    found: ast.ClassDef | None = None
-    module_names: dict[str, ast.expr] = {}
-    for index, stmt in enumerate(tree.body):
-        if isinstance(stmt, ast.ClassDef) and stmt.name == "Migration":
-            found = stmt
-            module_names = _assignments(tree.body[:index])
-    if found is None:
+def find_migration_class(tree: ast.Module, path: str) -> ast.ClassDef:
+    """The module's ``Migration`` class (the last one defined, as Python leaves it)."""
+    found = [stmt for stmt in tree.body
+             if isinstance(stmt, ast.ClassDef) and stmt.name == "Migration"]
+    if not found:
         raise MigrationFileError(
             f"{path}: no Migration class.",
             "A migration module must define 'class Migration(migrations.Migration)'.",
         )
-    return found, module_names
+    return found[-1]
+
+
+def defines_migration(source: bytes, path: str) -> bool:
+    """Whether the module binds the name ``Migration``, which is what Django's loader asks."""
+    tree, _ = compile_module(source, path)
+    return "Migration" in Scope(tree.body).bindings
 
 
 def parse_migration(
     source: bytes, *, path: str, app_label: str, name: str, auth_user_model: str = "auth.User"
 ) -> MigrationSpec:
     """The spec of one migration file, as Django's loader would see it once imported."""
-    tree = _compile(source, path)
-    klass, module_names = _find_migration_class(tree, path)
-    class_names = _assignments(klass.body)
-    resolver = Resolver(module_names, class_names, auth_user_model)
-    warnings: list[str] = []
-    keys = {
-        attr: _read_keys(class_names.get(attr), what, resolver, path, warnings)
-        for attr, what in _KEY_LISTS
-    }
+    tree, read_warnings = compile_module(source, path)
+    klass = find_migration_class(tree, path)
+    scope = Scope(klass.body)
+    resolver = Resolver(Scope(tree.body), scope, auth_user_model)
+    warnings = list(read_warnings)
+
+    def attribute(attr: str) -> ast.expr | ast.stmt | None:
+        binding = scope.final(attr)
+        if binding is None:
+            return None
+        return binding[1] if binding[1] is not None else klass.body[binding[0]]
+
+    keys = {attr: _read_keys(attribute(attr), attr, resolver, path, warnings)
+            for attr in ATTRIBUTES}
     return MigrationSpec(
         app_label=app_label,
         name=name,
@@ -95,53 +76,91 @@ def parse_migration(
         dependencies=keys["dependencies"],
         replaces=keys["replaces"],
         run_before=keys["run_before"],
-        initial=_read_flag(class_names.get("initial"), None, resolver),
-        atomic=bool(_read_flag(class_names.get("atomic"), True, resolver)),
-        operations=_read_operations(class_names.get("operations"), resolver, path, warnings),
+        initial=_read_flag(attribute("initial"), None, resolver),
+        atomic=bool(_read_flag(attribute("atomic"), True, resolver)),
+        operations=_read_operations(attribute("operations"), resolver, path, warnings),
         warnings=tuple(warnings),
     )
 
 
 def _not_literal(path: str, node: ast.AST, what: str) -> str:
-    text = ast.unparse(node)
-    if len(text) > 60:
-        text = text[:57] + "..."
     return (
-        f"{path}:{getattr(node, 'lineno', 0)}: {what} is not a literal ({text}); "
+        f"{path}:{getattr(node, 'lineno', 0)}: {what} is not a literal ({source_text(node)}); "
         "the Django-loaded engine (--settings) reads it exactly"
     )
 
 
 def _read_keys(
-    node: ast.expr | None, what: str, resolver: Resolver, path: str, warnings: list[str]
+    node: ast.expr | ast.stmt | None, attr: str, resolver: Resolver, path: str,
+    warnings: list[str],
 ) -> tuple[Key, ...]:
+    """The keys of ``dependencies``, ``replaces`` or ``run_before``, as Django reads them."""
     if node is None:
         return ()
-    keys: list[Key] = []
-    try:
-        elements = list(resolver.elements(node))
-    except NotLiteral as exc:
-        warnings.append(_not_literal(path, exc.node, what))
+    what = ATTRIBUTES[attr]
+    if isinstance(node, ast.stmt):  # bound by a def, an import, a loop...
+        warnings.append(_not_literal(path, node, what))
         return ()
-    for element in elements:
-        try:
-            value = resolver.value(element)
-        except NotLiteral:
+    try:
+        entries = [(element, _entry(element, resolver)) for element in resolver.elements(node)]
+    except NotLiteral as exc:
+        entries = _whole(node, exc, attr, resolver, path, warnings)
+    keys: list[Key] = []
+    for element, value in entries:
+        if value is _UNKNOWN:
             warnings.append(_not_literal(path, element, what))
-            continue
-        if (
-            isinstance(value, (tuple, list))
-            and len(value) == 2
-            and all(isinstance(part, str) for part in value)
-        ):
-            keys.append((value[0], value[1]))
+        elif is_key(value):
+            keys.append(value)
+        elif is_ignored(attr, value):
+            warnings.append(f"{path}:{element.lineno}: {what} {shown(value)} is not a tuple "
+                            f"('app_label', 'migration_name'){why_not_a_key(value)}; "
+                            "Django's loader ignores it")
         else:
-            warnings.append(_not_literal(path, element, what))
+            raise malformed_key(f"{path}:{element.lineno}", attr, value, _value(node, resolver))
     return tuple(keys)
 
 
-def _read_flag(node: ast.expr | None, default: bool | None, resolver: Resolver) -> bool | None:
-    if node is None:
+_UNKNOWN = object()
+
+
+def _entry(element: ast.expr, resolver: Resolver) -> Any:
+    try:
+        return resolver.value(element)
+    except NotLiteral:
+        return _UNKNOWN
+
+
+def _value(node: ast.expr, resolver: Resolver) -> Any:
+    try:
+        return resolver.value(node)
+    except NotLiteral:
+        return None
+
+
+def _whole(
+    node: ast.expr, exc: NotLiteral, attr: str, resolver: Resolver, path: str,
+    warnings: list[str],
+) -> list[tuple[ast.expr, Any]]:
+    """Entries of a value that is not written as a list: a set, or not a list at all."""
+    value = _entry(node, resolver)
+    if value is _UNKNOWN:
+        warnings.append(_not_literal(path, exc.node, ATTRIBUTES[attr]))
+        return []
+    if isinstance(value, (set, frozenset)):  # sorted: a set's order changes between runs
+        return [(node, item) for item in sorted(value, key=repr)]
+    if isinstance(value, (list, tuple)):
+        return [(node, item) for item in value]
+    if isinstance(value, str) and attr == "replaces":  # list('abc'): names no node, ignored
+        warnings.append(f"{path}:{node.lineno}: replaces is a string ({shown(value)}); "
+                        "Django's loader ignores it")
+        return []
+    raise malformed_attribute(f"{path}:{node.lineno}", attr, value)
+
+
+def _read_flag(
+    node: ast.expr | ast.stmt | None, default: bool | None, resolver: Resolver
+) -> bool | None:
+    if node is None or isinstance(node, ast.stmt):
         return default
     try:
         value = resolver.value(node)
@@ -151,9 +170,12 @@ def _read_flag(node: ast.expr | None, default: bool | None, resolver: Resolver) 
 
 
 def _read_operations(
-    node: ast.expr | None, resolver: Resolver, path: str, warnings: list[str]
+    node: ast.expr | ast.stmt | None, resolver: Resolver, path: str, warnings: list[str]
 ) -> tuple[OperationSpec, ...]:
     if node is None:
+        return ()
+    if isinstance(node, ast.stmt):
+        warnings.append(_not_literal(path, node, "operations"))
         return ()
     try:
         elements = list(resolver.elements(node))

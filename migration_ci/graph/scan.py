@@ -11,14 +11,13 @@ import ast
 import posixpath
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from fnmatch import fnmatch
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from migration_ci.errors import ConfigError
-from migration_ci.graph.parse import parse_many
-from migration_ci.graph.specs import MigrationPackage, MigrationSpec
+from migration_ci.graph.parse import defines_migration, parse_many
+from migration_ci.graph.specs import MigrationPackage, MigrationSpec, Skipped
 
 Reader = Callable[[Sequence[str]], dict[str, bytes]]
-_INIT = "migrations/__init__.py"
 
 
 def is_excluded(path: str, exclude: Sequence[str]) -> bool:
@@ -30,6 +29,11 @@ def is_migration_module(filename: str) -> bool:
     return ext == ".py" and bool(module) and module[0] not in "_~" and "." not in module
 
 
+class Scan(NamedTuple):
+    packages: list[MigrationPackage]  # sorted by label
+    skipped: list[Skipped]  # packages named migrations that are not an app's, by path
+
+
 def find_packages(
     paths: Iterable[str],
     read: Reader,
@@ -38,32 +42,79 @@ def find_packages(
     exclude: Sequence[str] = (),
 ) -> list[MigrationPackage]:
     """Every migrations package in ``paths`` with its app label, sorted by label."""
+    return scan_tree(paths, read, label_overrides=label_overrides, exclude=exclude).packages
+
+
+def scan_tree(
+    paths: Iterable[str],
+    read: Reader,
+    *,
+    label_overrides: Mapping[str, str] = {},  # never mutated
+    exclude: Sequence[str] = (),
+) -> Scan:
+    """The migrations packages in ``paths``, and the packages named so that are not one.
+
+    A package whose folder is not an app (``is_app_folder``) and none of whose modules
+    defines ``Migration`` is skipped: Django loads only installed apps' migrations, and it
+    cannot be one (a library's data-migration functions, a ``tests/migrations`` package).
+    """
+    files = _files_by_folder(paths, exclude)
+    packages = {
+        directory: sorted(name for name in names if is_migration_module(name))
+        for directory, names in files.items()
+        if posixpath.basename(directory) == "migrations" and "__init__.py" in names
+    }
+    app_dirs = {directory: posixpath.dirname(directory) for directory in packages}
+    doubtful = [d for d, app_dir in app_dirs.items() if not is_app_folder(app_dir, files)]
+    wanted = [posixpath.join(d, "apps.py") for d in app_dirs.values()
+              if "apps.py" in files.get(d, ())]
+    wanted += [posixpath.join(d, name) for d in doubtful for name in packages[d]]
+    sources = read(wanted) if wanted else {}
+    skipped = [Skipped(d, not_migrations_reason(app_dirs[d], len(packages[d])))
+               for d in sorted(doubtful) if not _any_migration(d, packages[d], sources)]
+    left_out = {item.path for item in skipped}
+    found = [
+        MigrationPackage(
+            app_label=get_app_label(app_dir, sources.get(posixpath.join(app_dir, "apps.py")),
+                                    label_overrides),
+            app_dir=app_dir,
+            migrations_dir=directory,
+            files=tuple(posixpath.join(directory, name) for name in packages[directory]),
+        )
+        for directory, app_dir in app_dirs.items() if directory not in left_out
+    ]
+    _check_unique_labels(found)
+    return Scan(sorted(found, key=lambda package: (package.app_label, package.app_dir)), skipped)
+
+
+def _any_migration(directory: str, modules: Sequence[str], sources: Mapping[str, bytes]) -> bool:
+    paths = (posixpath.join(directory, name) for name in modules)
+    return any(defines_migration(sources[path], path) for path in paths)
+
+
+def _files_by_folder(paths: Iterable[str], exclude: Sequence[str]) -> dict[str, list[str]]:
     files: dict[str, list[str]] = {}
-    packages: list[str] = []
     for path in paths:
         if exclude and is_excluded(path, exclude):
             continue
         directory, filename = posixpath.split(path)
         files.setdefault(directory, []).append(filename)
-        if path == _INIT or path.endswith("/" + _INIT):
-            packages.append(directory)
-    app_dirs = [posixpath.dirname(directory) for directory in packages]
-    apps_files = [posixpath.join(d, "apps.py") for d in app_dirs if "apps.py" in files.get(d, ())]
-    sources = read(apps_files) if apps_files else {}
-    found = []
-    for directory, app_dir in zip(packages, app_dirs, strict=True):
-        modules = sorted(name for name in files[directory] if is_migration_module(name))
-        found.append(
-            MigrationPackage(
-                app_label=get_app_label(app_dir, sources.get(posixpath.join(app_dir, "apps.py")),
-                                        label_overrides),
-                app_dir=app_dir,
-                migrations_dir=directory,
-                files=tuple(posixpath.join(directory, name) for name in modules),
-            )
-        )
-    _check_unique_labels(found)
-    return sorted(found, key=lambda package: (package.app_label, package.app_dir))
+    return files
+
+
+def is_app_folder(app_dir: str, files: Mapping[str, Sequence[str]]) -> bool:
+    """Whether the folder holding a migrations package looks like a Django app."""
+    names = files.get(app_dir, ())
+    return ("apps.py" in names or "models.py" in names
+            or "__init__.py" in files.get(posixpath.join(app_dir, "models"), ()))
+
+
+def not_migrations_reason(app_dir: str, modules: int) -> str:
+    """Why a package named ``migrations`` is not an app's: Django would never load it."""
+    holds = ("it holds no modules" if not modules
+             else "none of its modules defines a Migration class")
+    return (f"not an app's migrations: {holds}, and {app_dir or 'the root folder'} has no "
+            "apps.py, models.py or models package")
 
 
 def get_app_label(app_dir: str, apps_source: bytes | None, overrides: Mapping[str, str]) -> str:

@@ -91,6 +91,14 @@ class MigrationPackage:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A folder the check left out, and why (``check --verbose``; JSON ``skipped``)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Leaf:
     """A leaf migration of a conflicting app and the side that introduced it."""
 
@@ -144,6 +152,7 @@ class CheckResult:
     base_sha: str | None = None
     head_sha: str | None = None
     migration_count: int = 0
+    skipped: tuple[Skipped, ...] = ()
 
     @property
     def has_conflicts(self) -> bool:

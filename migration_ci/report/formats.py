@@ -31,9 +31,14 @@ def headline(conflict: Conflict, base_ref: str | None) -> str:
     return f"Conflicting migrations in app {conflict.app_label!r}: {leaves}."
 
 
-def render_text(result: CheckResult, *, fix_command: str | None = "migration-ci fix") -> str:
-    """The report for people; ``fix_command`` None (from ``fix`` itself) leaves out the hints."""
+def render_text(
+    result: CheckResult, *, fix_command: str | None = "migration-ci fix", verbose: bool = False
+) -> str:
+    """The report for people; ``fix_command`` None (from ``fix`` itself) leaves out the hints,
+    ``verbose`` adds what was skipped."""
     lines: list[str] = [f"warning: {w}" for w in result.warnings]
+    if verbose:
+        lines.extend(f"skipped: {item.path}: {item.reason}" for item in result.skipped)
     for conflict in result.conflicts:
         lines.extend(_conflict_text(conflict, result.base_ref, fix_command))
         lines.append("")
@@ -132,6 +137,7 @@ def check_to_dict(result: CheckResult) -> dict[str, Any]:
         "leaves": {app: list(names) for app, names in sorted(result.leaves.items())},
         "conflicts": [conflict_to_dict(c) for c in result.conflicts],
         "warnings": list(result.warnings),
+        "skipped": [{"path": item.path, "reason": item.reason} for item in result.skipped],
     }
 
 

@@ -15,7 +15,15 @@ from typing import Any
 
 from migration_ci.errors import GraphError, MigrationFileError
 from migration_ci.graph.dag import Graph
+from migration_ci.graph.keys import is_key
 from migration_ci.graph.specs import Key, MigrationSpec, OperationSpec, spec_to_json
+from migration_ci.worker.checks import (
+    check_classes,
+    check_disk,
+    module_file,
+    relative,
+    syntax_error,
+)
 
 
 def worker_graph(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,13 +47,24 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
     )
     from django.db.migrations.loader import MigrationLoader
 
-    loader = MigrationLoader(None, ignore_no_migrations=True, load=False)
+    class CheckedLoader(MigrationLoader):  # type: ignore[misc]
+        """Django's loader, refusing what both engines refuse before it builds the graph."""
+
+        def load_disk(self) -> None:
+            try:
+                super().load_disk()
+            except TypeError:  # Migration(): list(dependencies) of a value that is not iterable
+                check_classes(project_dir)
+                raise
+            check_disk(self.disk_migrations, project_dir)
+
+    loader = CheckedLoader(None, ignore_no_migrations=True, load=False)
     try:
         loader.build_graph()
     except CommandError as exc:  # Django 6.0+: "Cyclical squash replacement found"
         raise _squash_loop_error(str(exc), loader.disk_migrations, project_dir) from None
     except NodeNotFoundError as exc:
-        where = _module_file(type(exc.origin).__module__, project_dir) if exc.origin else ""
+        where = module_file(type(exc.origin).__module__, project_dir) if exc.origin else ""
         raise GraphError(
             f"{where + ': ' if where else ''}{exc.message}.",
             "Fix the dependency or restore the file.",
@@ -62,8 +81,7 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
             "A migration module must define 'class Migration(migrations.Migration)'.",
         ) from None
     except SyntaxError as exc:
-        where = _relative(exc.filename or "", project_dir)
-        raise MigrationFileError(f"{where}:{exc.lineno}: syntax error: {exc.msg}") from None
+        raise syntax_error(exc, project_dir) from None
     except ImportError as exc:
         raise MigrationFileError(
             f"A migration could not be imported: {exc}",
@@ -85,18 +103,12 @@ def _squash_loop_error(message: str, disk: Mapping[Key, Any], project_dir: Path)
     if not found:
         return GraphError(f"{message}.", "Remove one of them from the other's replaces.")
     key = (found[1], found[2])
-    where = _module_file(type(disk[key]).__module__, project_dir) if key in disk else ""
+    where = module_file(type(disk[key]).__module__, project_dir) if key in disk else ""
     return GraphError(
         f"{where + ': ' if where else ''}squashed migrations replace each other in a loop "
         f"that starts at {key[0]}.{key[1]}.",
         "Remove one of them from the other's replaces.",
     )
-
-
-def _module_file(module_name: str, project_dir: Path) -> str:
-    """The file of an imported module, relative to the project ("" when unknown)."""
-    filename = getattr(sys.modules.get(module_name), "__file__", None)
-    return _relative(filename, project_dir) if filename else ""
 
 
 def _bad_migration_file(message: str, project_dir: Path) -> str:
@@ -109,7 +121,7 @@ def _bad_migration_file(message: str, project_dir: Path) -> str:
     if match is None:
         return ""
     module_name, _ = MigrationLoader.migrations_module(match[2])
-    return _module_file(f"{module_name}.{match[1]}", project_dir) if module_name else ""
+    return module_file(f"{module_name}.{match[1]}", project_dir) if module_name else ""
 
 
 def spec_from_migration(migration: Any, project_dir: Path) -> MigrationSpec:
@@ -118,9 +130,10 @@ def spec_from_migration(migration: Any, project_dir: Path) -> MigrationSpec:
     return MigrationSpec(
         app_label=migration.app_label,
         name=migration.name,
-        path=_relative(filename, project_dir),
+        path=relative(filename, project_dir),
         dependencies=tuple((a, n) for a, n in migration.dependencies),
-        replaces=tuple((a, n) for a, n in migration.replaces),
+        # Django's loader ignores a hashable entry that names no node (check_disk).
+        replaces=tuple((key[0], key[1]) for key in migration.replaces if is_key(key)),
         run_before=tuple((a, n) for a, n in migration.run_before),
         initial=migration.initial,
         atomic=migration.atomic,
@@ -160,13 +173,3 @@ def operation_spec(operation: Any) -> OperationSpec:
         model=model.lower() if isinstance(model, str) else None,
         field=field.lower() if isinstance(field, str) else None,
     )
-
-
-def _relative(filename: str, project_dir: Path) -> str:
-    if not filename:
-        return ""
-    try:
-        return Path(filename).resolve().relative_to(project_dir.resolve()).as_posix()
-    except ValueError:
-        return Path(filename).as_posix()
-
