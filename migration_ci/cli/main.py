@@ -24,6 +24,7 @@ from migration_ci.errors import (
     FixError,
     MigrationCIError,
 )
+from migration_ci.report.safe import literal, log_lines, log_text, quote
 
 FORMATS = ("text", "json", "github")
 
@@ -67,7 +68,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     try:
         return _dispatch(args, out)
     except MigrationCIError as exc:
-        print(f"migration-ci: {exc}", file=sys.stderr)
+        # Messages quote names from the pull request: no line of them may pass for a command.
+        print(f"migration-ci: {log_lines(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("migration-ci: interrupted.", file=sys.stderr)
@@ -80,7 +82,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         if os.environ.get("MIGRATION_CI_DEBUG"):
             traceback.print_exc()
         print(
-            f"migration-ci: unexpected error: {type(exc).__name__}: {exc}. "
+            f"migration-ci: unexpected error: {type(exc).__name__}: {log_lines(str(exc))}. "
             "Rerun with MIGRATION_CI_DEBUG=1 for the traceback and report it.",
             file=sys.stderr,
         )
@@ -166,8 +168,8 @@ def _write_fix(analysis: object, root: Path, config: Config, out: TextIO, *, qui
         for leaf in conflict.leaves:
             if leaf.side == "base":
                 raise FixError(
-                    f"{conflict.app_label}.{leaf.name} is only on {config.base!r}, so a fix "
-                    "written now would depend on a file this branch does not have.",
+                    f"{quote(f'{conflict.app_label}.{leaf.name}')} is only on {config.base!r}, "
+                    "so a fix written now would depend on a file this branch does not have.",
                     f"Merge it into this branch first (git merge {config.base}), then run: "
                     "migration-ci fix",
                 )
@@ -181,11 +183,12 @@ def _write_fix(analysis: object, root: Path, config: Config, out: TextIO, *, qui
     )
     if not quiet:
         for path in fixed.written:
-            out.write(f"Wrote {path}\n")
+            out.write(f"Wrote {quote(path)}\n")
         for old, new in fixed.renamed:
-            out.write(f"Renamed {old} -> {new}\n")
+            out.write(f"Renamed {quote(old)} -> {quote(new)}\n")
         for conflict in result.conflicts:
             if not conflict.merge_name:
-                out.write(f"Not fixed: app {conflict.app_label!r}: {conflict.merge_error}\n")
+                error = log_text(conflict.merge_error or "")
+                out.write(f"Not fixed: app {literal(conflict.app_label)}: {error}\n")
         out.write("Review and commit the new files (git add them), then push.\n")
     return EXIT_FINDINGS

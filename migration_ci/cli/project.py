@@ -7,7 +7,6 @@ this module only turns flags into calls of the activities and renders the answer
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from migration_ci.cli.options import add_common, load_settings, resolve_roots
 from migration_ci.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
+from migration_ci.report.formats import dumps
+from migration_ci.report.safe import quote
 
 if TYPE_CHECKING:  # the real imports are in the commands: building the parser stays cheap
     from migration_ci.activities.merged import MergedState
@@ -123,7 +124,7 @@ def _verify(
     )
     data = {**result.to_dict(), "text_conflicts": list(state.text_conflicts)}
     if args.format == "json":
-        out.write(json.dumps(data, indent=2) + "\n")
+        out.write(dumps(data))
     else:
         out.write(_merged_notes(state, "verified"))
         out.write(report.render_verify_text(data))
@@ -186,7 +187,7 @@ def _report(
     if document["verify"] is not None:
         document["verify"]["text_conflicts"] = list(state.text_conflicts)
     if args.format == "json":
-        out.write(json.dumps(document, indent=2) + "\n")
+        out.write(dumps(document))
     elif args.format == "markdown":
         from migration_ci.report.comment import render_summary
 
@@ -205,7 +206,7 @@ def _report(
 def _merged_notes(state: MergedState, verb: str) -> str:
     """What the temporary copy holds beyond this branch's files, said before the results."""
     conflicts = state.analysis.result.conflicts
-    names = [f"{c.migrations_dir}/{c.merge_name}.py" for c in conflicts if c.merge_name]
+    names = [quote(f"{c.migrations_dir}/{c.merge_name}.py") for c in conflicts if c.merge_name]
     lines = []
     if names:
         lines.append(
@@ -214,7 +215,8 @@ def _merged_notes(state: MergedState, verb: str) -> str:
         )
     if state.text_conflicts:
         lines.append(
-            f"Changed on both sides, and git cannot merge them: {', '.join(state.text_conflicts)}"
+            "Changed on both sides, and git cannot merge them: "
+            f"{', '.join(map(quote, state.text_conflicts))}"
             f"; this branch's version was {verb}. Merge the base to see the real result."
         )
     return "".join(f"{line}\n" for line in lines)

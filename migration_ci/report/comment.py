@@ -3,9 +3,10 @@
 Pure: takes the report document (a dict, see the README's "Report document") and returns text.
 The document may come from an untrusted run, so every value is treated as hostile: inline values
 go into code spans (no Markdown, HTML or @mentions render there), values inside HTML are escaped,
-blocks use a fence longer than any backtick run they hold, commands put ``--`` before any value
-that could pass for an option, and a document of the wrong shape renders as empty parts instead
-of failing. Notes are Markdown written by the caller, with every value in a code span.
+blocks use a fence longer than any backtick run they hold, control, ANSI and bidi characters are
+shown escaped (``safe.visible``), commands put ``--`` before any value that could pass for an
+option, and a document of the wrong shape renders as empty parts instead of failing. Notes are
+Markdown written by the caller, with every value in a code span.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from migration_ci.report.safe import visible
 
 # https://docs.github.com/en/rest/issues/comments#create-an-issue-comment: body max 65536 chars.
 MAX_COMMENT_CHARS = 65_536
@@ -47,7 +50,7 @@ def as_text(value: object) -> str:
 # -- escaping ---------------------------------------------------------------------------------
 
 def one_line(value: object, limit: int = 300) -> str:
-    flat = " ".join(as_text(value).split())
+    flat = visible(" ".join(as_text(value).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -72,7 +75,8 @@ def html_code(value: object, limit: int = 200) -> str:
 
 
 def fenced(body: str, language: str = "") -> str:
-    """A fenced block the body cannot close early."""
+    """A fenced block the body cannot close early, its invisible characters escaped."""
+    body = visible(body, keep="\n\t")
     fence = "`" * max(3, _longest_backtick_run(body) + 1)
     return f"{fence}{language}\n{body.rstrip()}\n{fence}"
 
@@ -171,9 +175,10 @@ def _fix(conflict: Mapping[str, Any], base_ref: str, strategy: str) -> str:
     fix = "migration-ci fix" + (" --strategy rebase" if strategy == "rebase" else "")
     ref = base_ref or "main"
     # "--": a name from the report that starts with "-" is a ref or a path, never an option.
+    # A path with a line break cannot be pasted as one command line: add everything instead.
+    add = f"git add -- {shlex.quote(path)}" if path and path.isprintable() else "git add -A"
     commands = "\n".join([f"git fetch origin -- {shlex.quote(ref)}",
-                          f"git merge {shlex.quote('origin/' + ref)}", fix,
-                          f"git add -- {shlex.quote(path)}" if path else "git add -A",
+                          f"git merge {shlex.quote('origin/' + ref)}", fix, add,
                           "git commit -m 'Merge conflicting migrations'", "git push"])
     body = "Apply it locally:\n\n" + fenced(commands, "sh")
     if merge_file.get("content"):
