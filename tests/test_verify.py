@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 import tempfile
@@ -208,6 +209,65 @@ def test_merged_result_files_are_used_and_deleted_ones_removed(
     result = run(project, engine, files=files)
     assert result.ok, result.failure
     assert [m.name for m in result.migrations] == ["0001_initial", "0002_sku"]
+    assert project.listing() == before
+
+
+WRITE_RELATIVE = """\
+import json, os
+from pathlib import Path
+
+from django.conf import settings
+
+
+def write(apps, schema_editor):
+    Path("exported.csv").write_text("id,name\\n")
+    (settings.BASE_DIR / "logs").mkdir()
+    (settings.BASE_DIR / "logs" / "run.log").write_text("ran")
+    seen = {"cwd": os.getcwd(), "base_dir": str(settings.BASE_DIR)}
+    Path(os.environ["MIGRATION_PROBE"]).write_text(json.dumps(seen))
+
+
+"""
+
+
+def test_code_of_the_project_writes_into_the_copy_not_the_tree(
+    project: DjangoProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A RunPython that writes relative and BASE_DIR-relative files; settings that open a log.
+
+    They run in the temporary copy (working directory and ``__file__``), so nothing appears in
+    the user's tree, even without a base or merge files (the plain ``migration-ci verify``).
+    """
+    project.write_settings(
+        "from pathlib import Path\nBASE_DIR = Path(__file__).resolve().parent\n"
+        "open('settings.log', 'a').close()\n"
+    )
+    path = project.add_migration(
+        "shop", "0002_export", deps=[INITIAL], ops="        migrations.RunPython(write),\n"
+    )
+    (project.root / path).write_text(WRITE_RELATIVE + (project.root / path).read_text())
+    probe = tmp_path / "probe.json"
+    monkeypatch.setenv("MIGRATION_PROBE", str(probe))
+    before = project.listing()
+    result = run(project, Engine("sqlite", None))
+    assert result.ok, result.failure
+    assert project.listing() == before
+    seen = json.loads(probe.read_text())
+    assert seen["cwd"] == seen["base_dir"]
+    assert Path(seen["cwd"]).name == project.root.name
+    assert not Path(seen["cwd"]).is_relative_to(project.root)
+    assert not Path(seen["cwd"]).exists()  # the copy is gone with what was written in it
+
+
+def test_the_django_engine_loads_settings_in_a_copy(project: DjangoProject) -> None:
+    """``check --engine django`` imports the settings too: a log they open stays in the copy."""
+    from migration_ci.activities.check import analyze_loaded
+    from migration_ci.repository.trees import WorkingTree
+
+    project.write_settings("open('settings.log', 'a').close()\n")
+    before = project.listing()
+    analysis = analyze_loaded(WorkingTree(project.root), project.settings_module, project.root)
+    assert analysis.result.leaves == {"shop": ("0001_initial",)}
     assert project.listing() == before
 
 

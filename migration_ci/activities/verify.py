@@ -166,9 +166,9 @@ def verify(
     """Apply every migration on a fresh database, then the round trip and the model check.
 
     ``new_migrations``: the migrations of the merged graph that the base graph does not hold;
-    given, they are migrated back to the base state and forward again. ``files`` (None
-    deletes) and ``merge_files`` (paths relative to the project directory) are written into
-    a temporary copy of the project, which is verified instead of the user's tree.
+    given, they are migrated back to the base state and forward again. The project is verified
+    in a temporary copy (never in the user's tree) into which ``files`` (None deletes) and
+    ``merge_files`` (paths relative to the project directory) are written.
 
     ``base`` with ``cache_dir``: the base's migrations are applied first, from a snapshot in
     ``cache_dir`` when one fits, else from zero (then saved); forward then applies only the
@@ -272,10 +272,12 @@ def prepared_project(
     files: Mapping[str, bytes | None] | None,
     extra: Mapping[str, str] | None,
 ) -> Iterator[ProjectSpec]:
-    """The project itself, or a temporary copy of it when other files must be used."""
-    if not files and not extra:
-        yield project
-        return
+    """A temporary copy of the project, with ``files`` and ``extra`` written in.
+
+    Always a copy: the project's code runs there (migrations' ``RunPython``, settings), with the
+    copy as its working directory and ``__file__``, so a relative path it writes to (a log, an
+    export, ``BASE_DIR / "x"``) lands in the copy and the user's tree stays as it was.
+    """
     with materialize(project.project_dir, files, extra) as copy:
         yield project.with_dir(copy)
 

@@ -40,11 +40,13 @@ class ProjectSpec:
 
     ``extra_paths`` are put on ``sys.path`` after ``project_dir``; relative ones are relative to
     ``project_dir``, so they follow the project into a temporary copy (``with_dir``).
+    ``origin`` is the user's own folder when ``project_dir`` is a copy of it: messages name it.
     """
 
     project_dir: Path
     settings: str
     extra_paths: tuple[str, ...] = ()
+    origin: Path | None = None
 
     @classmethod
     def from_options(
@@ -75,7 +77,14 @@ class ProjectSpec:
 
     def with_dir(self, project_dir: Path) -> ProjectSpec:
         """The same project loaded from another directory (e.g. a temporary copy)."""
-        return dataclasses.replace(self, project_dir=project_dir)
+        return dataclasses.replace(
+            self, project_dir=project_dir, origin=self.origin or self.project_dir
+        )
+
+    @property
+    def shown_dir(self) -> Path:
+        """The folder to name in messages: the user's, not a temporary copy of it."""
+        return self.origin or self.project_dir
 
     def python_path(self) -> list[str]:
         return [str(self.project_dir)] + [
@@ -226,7 +235,7 @@ def to_exception(project: ProjectSpec, error: Mapping[str, Any], stderr: str) ->
     trace = error.get("traceback", "")
     if stage == "settings":
         return ConfigError(
-            f"Cannot load settings {project.settings!r} from {str(project.project_dir)!r}: "
+            f"Cannot load settings {project.settings!r} from {str(project.shown_dir)!r}: "
             f"{kind}: {message}",
             SETTINGS_HINT,
         )
