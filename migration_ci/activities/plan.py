@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from migration_ci.activities.merged import MergedState, loaded_project
 from migration_ci.activities.verify import prepared_project, resolve_database
 from migration_ci.databases.throwaway import DatabaseChoice, throwaway_database
@@ -9,8 +11,14 @@ from migration_ci.plan.records import Plan, build_plan
 from migration_ci.project.session import ProjectSpec, WorkerDatabase, WorkerSession
 
 
-def run_plan(project: ProjectSpec, database: DatabaseChoice, state: MergedState) -> Plan:
-    """What this branch runs on a database at the base state (no migrate needed)."""
+def run_plan(
+    project: ProjectSpec, database: DatabaseChoice, state: MergedState,
+    say: Callable[[str], None] | None = None,
+) -> Plan:
+    """What this branch runs on a database at the base state (no migrate needed).
+
+    ``say`` is told of databases that killed runs left on the server and that were dropped.
+    """
     assert state.base_keys is not None, "the plan needs a base"
     payload = {
         "base_applied": sorted(map(list, state.base_keys)),
@@ -24,7 +32,7 @@ def run_plan(project: ProjectSpec, database: DatabaseChoice, state: MergedState)
         WorkerSession(copy) as session,
     ):
         resolved = resolve_database(session, database)
-        with throwaway_database(resolved.settings, vendor=resolved.vendor) as db:
+        with throwaway_database(resolved.settings, vendor=resolved.vendor, say=say) as db:
             target = WorkerDatabase(
                 resolved.alias, db.name, db.settings if resolved.from_url else None
             )

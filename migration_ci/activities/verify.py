@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +162,7 @@ def verify(
     cache_dir: Path | None = None,
     full: bool = False,
     describe_schema: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> VerifyResult:
     """Apply every migration on a fresh database, then the round trip and the model check.
 
@@ -175,12 +176,15 @@ def verify(
     rest. ``full`` does not read the cache but still refreshes it. Without ``cache_dir``
     nothing is read or written and every migration is applied in one pass.
     ``describe_schema`` puts the final schema, read by introspection, in ``result.schema``.
+    ``say`` is told of databases that killed runs left on the server and that were dropped.
     """
     started = time.perf_counter()
     run_id = run_id or new_run_id()
     with prepared_project(project, files, merge_files) as loaded, WorkerSession(loaded) as session:
         resolved = resolve_database(session, database)
-        with throwaway_database(resolved.settings, run_id=run_id, vendor=resolved.vendor) as db:
+        with throwaway_database(
+            resolved.settings, run_id=run_id, vendor=resolved.vendor, say=say
+        ) as db:
             prepared = time.perf_counter()
             step = None
             if base is not None and cache_dir is not None:

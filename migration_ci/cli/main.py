@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from migration_ci import __version__
-from migration_ci.cli import project
+from migration_ci.cli import clean, project
 from migration_ci.cli.options import Roots, add_common, load_settings, resolve_roots
 from migration_ci.config import STRATEGIES, Config
 from migration_ci.errors import (
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", metavar="DIR", help="build the example repository in DIR")
 
     project.add_parsers(sub)
+    clean.add_parser(sub)
     return parser
 
 
@@ -96,6 +97,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return run_demo(out, keep=Path(args.keep) if args.keep else None)
     if args.command in ("check", "fix"):
         return _check_or_fix(args, out)
+    if args.command == "clean":
+        return clean.run_clean(args, out)
     return project.dispatch(args, out)
 
 

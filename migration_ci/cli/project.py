@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -101,10 +102,15 @@ def _verify_options(args: argparse.Namespace, state: MergedState, root: Path) ->
 
     base_sha = state.analysis.result.base_sha
     if base_sha is None:
-        return {}
+        return {"say": say}
     cache = None if args.no_cache or not args.cache else Path(args.cache).resolve()
     base = BaseState.from_ref(root, base_sha, project_dir=root)
-    return {"base": base, "cache_dir": cache, "full": args.full}
+    return {"base": base, "cache_dir": cache, "full": args.full, "say": say}
+
+
+def say(message: str) -> None:
+    """A note on stderr, beside the report on stdout (databases left by killed runs)."""
+    print(f"migration-ci: {message}", file=sys.stderr)
 
 
 def _verify(
@@ -147,7 +153,7 @@ def _plan(
             "plan needs a base: it shows what this branch runs on a database at the base state.",
             "Pass --base REF (e.g. --base origin/main) or set 'base:' in .migration-ci.yml.",
         )
-    plan = run_plan(project, database, state)
+    plan = run_plan(project, database, state, say)
     if args.format == "json":
         out.write(plan_render.render_json(plan))
     elif args.format == "markdown":
@@ -178,7 +184,7 @@ def _report(
         project, database, state, **_verify_options(args, state, project.project_dir)
     )
     planned = None if args.no_plan or project is None or state.base_keys is None else run_plan(
-        project, database, state
+        project, database, state, say
     )
     document = build_document(
         state.analysis, working_directory=args.working_directory,

@@ -222,6 +222,8 @@ def worker_environ(project: ProjectSpec) -> dict[str, str]:
     paths = [*project.python_path(), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env.update(
         DJANGO_SETTINGS_MODULE=project.settings,
+        # The worker dies with this process, even by SIGKILL (worker/parent.py).
+        MIGRATION_CI_PARENT_PID=str(os.getpid()),
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONPATH=os.pathsep.join(paths),
         PYTHONUNBUFFERED="1",
