@@ -123,9 +123,11 @@ def moved(text: str, root: Path) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.index
 def test_package_installs_as_the_dockerfile_does_and_the_entrypoint_runs(tmp_path: Path) -> None:
     """The Dockerfile's own steps, with / moved to tmp_path: the source is gone by the time the
-    entrypoint runs, so it can only work through the installed package."""
+    entrypoint runs, so it can only work through the installed package. Needs the package
+    index: pip installs the package's dependencies."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"

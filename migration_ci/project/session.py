@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ SETTINGS_HINT = (
     "Pass --settings (or set DJANGO_SETTINGS_MODULE) to a module importable from --project-dir."
 )
 STDERR_TAIL_LINES = 30
+WAIT_SLICE = 0.5  # seconds: how soon a signal taken by another thread is handled
 _MANAGE_PY_SETTINGS = re.compile(
     r"""environ\.setdefault\(\s*["']DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']"""
 )
@@ -175,7 +177,7 @@ class WorkerSession:
             assert self.proc.stdin is not None
             self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
-            line = self.answers.readline()
+            line = self.read_answer()
         except BrokenPipeError:
             line = ""
         except BaseException:
@@ -193,6 +195,14 @@ class WorkerSession:
             raise to_exception(self.project, answer["error"], self.log_text())
         result: dict[str, Any] = answer["result"]
         return result
+
+    def read_answer(self) -> str:
+        """The worker's next answer line, waited for in slices: Python runs signal handlers in
+        the main thread, and the kernel may deliver Ctrl-C or SIGTERM to another thread of this
+        process, which would not interrupt a read blocked here until the worker answers."""
+        while not select.select([self.answers], [], [], WAIT_SLICE)[0]:
+            pass
+        return self.answers.readline()
 
     def log_text(self) -> str:
         self.log.seek(0)
