@@ -60,8 +60,9 @@ def _add_project(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_cache(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cache", metavar="DIR", help="keep base-state snapshots in DIR")
-    parser.add_argument("--no-cache", action="store_true", help="never read or write snapshots")
+    either = parser.add_mutually_exclusive_group()  # both given: a usage error, exit 2
+    either.add_argument("--cache", metavar="DIR", help="keep base-state snapshots in DIR")
+    either.add_argument("--no-cache", action="store_true", help="never read or write snapshots")
     parser.add_argument("--full", action="store_true", help="ignore snapshots: a full fresh run")
 
 
@@ -102,6 +103,9 @@ def _verify_options(args: argparse.Namespace, state: MergedState, root: Path) ->
 
     base_sha = state.analysis.result.base_sha
     if base_sha is None:
+        if args.cache:
+            say(f"--cache {args.cache} is unused: snapshots hold the base's state, and there is "
+                "no base (pass --base REF or set 'base:' in .migration-ci.yml).")
         return {"say": say}
     cache = None if args.no_cache or not args.cache else Path(args.cache).resolve()
     base = BaseState.from_ref(root, base_sha, project_dir=root)
