@@ -146,3 +146,131 @@ def test_the_last_resort_is_cut_to_exactly_the_limit(in_bytes: bool) -> None:
             "## Django migrations: no conflicts ✅\n")
     else:
         assert comment.render_report(clean, limit=37) == "## Django migrations: no conflicts ✅\n"
+
+
+def edge_report() -> dict[str, Any]:
+    """Values at the edges: each limit plus one, empty names, a path Git allows but a shell
+    line cannot hold, a document that leaves parts out."""
+    return {
+        "tool": "t" * 81, "base": {}, "head": {},
+        "check": {
+            "conflicts": [
+                {"app_label": "", "migrations_dir": "", "merge_name": "X0002_merge",
+                 "leaves": [{"name": "", "path": "p", "side": "both"}],
+                 "branches": [{"leaf": "0001", "operations": [
+                     {"description": "d" * 501}, {"description": "second op"}]}]},
+                {"app_label": "z", "merge_name": "0002_merge",
+                 "merge_file": {"path": "z/migrations/0002\nmerge.py"}},
+                {"app_label": "y", "merge_error": "e" * 501},
+                {"app_label": "x", "merge_name": None, "merge_error": None},
+            ],
+            "warnings": ["w" * 501, "x" * 500],
+        },
+        "verify": {
+            "database": {"version": "3.45"}, "ok": True, "seconds": None,
+            "phases": [{"name": "Forward", "seconds": 0.25}, {"name": "n" * 41, "seconds": 1},
+                       {"name": "!!!", "seconds": "soon"}],
+            "snapshot": {"used": False, "note": "no key"},
+            "missing_changes": [{"app_label": "a", "description": "one"},
+                                {"app_label": "b", "description": "m" * 301}],
+        },
+        "plan": {"entries": [{"app_label": "a", "name": "0002", "status": "new",
+                              "operations": [{"description": "o" * 501}]},
+                             {"app_label": "a", "name": "n" * 299, "status": "gone"}]},
+    }
+
+
+def test_edges_rendered_whole() -> None:
+    rendered = comment.render_comment(edge_report(), summary_url="https://x/run/9")
+    path = FIXTURES / "edges.md"
+    if os.environ.get("MIGRATION_CI_UPDATE_FIXTURES"):
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("", "` `", id="empty"),
+        pytest.param("`x", "`` `x ``", id="starts with a backtick"),
+        pytest.param("x`", "`` x` ``", id="ends with a backtick"),
+        pytest.param("a | b", "`a ¦ b`", id="table bar"),
+        pytest.param("c" * 300, "`" + "c" * 300 + "`", id="at the limit"),
+        pytest.param("c" * 301, "`" + "c" * 299 + "…`", id="one over the limit"),
+    ],
+)
+def test_code(value: str, expected: str) -> None:
+    assert comment.code(value) == expected
+
+
+def test_html_code_escapes_quotes_and_mentions() -> None:
+    assert comment.html_code("a\"b'c<@octocat>") == (
+        "<code>a&quot;b&#x27;c&lt;&#64;octocat&gt;</code>")
+    assert comment.html_code("h" * 201) == "<code>" + "h" * 199 + "…</code>"
+
+
+def test_the_title_counts_apps_with_a_label_and_findings_need_a_conflict_or_a_failure() -> None:
+    report = {"check": {"conflicts": [{"app_label": ""}, {"app_label": "shop"}]}}
+    assert comment.conflicted_apps(report) == ["shop"]
+    assert comment.has_findings(report)
+    assert comment.has_findings({"check": {}, "verify": {"ok": False}})
+    assert not comment.has_findings({"check": {}, "verify": {"ok": True}})
+
+
+def levels(url: str = "https://x/run/3") -> list[tuple[int, str]]:
+    """The size of the report at each step of shortening (each the largest that does not fit
+    the step before), and the note each step adds."""
+    notes = ["", "SQL left out", "SQL and plan left out", "SQL, plan and files left out"]
+    sizes = [len(comment.render_report(full_report(), limit=10**9, summary_url=url))]
+    for _ in notes[1:]:
+        sizes.append(len(comment.render_report(full_report(), limit=sizes[-1] - 1,
+                                               summary_url=url)))
+    return list(zip(sizes, notes, strict=True))
+
+
+@pytest.mark.parametrize("step", [1, 2, 3])
+def test_each_step_of_shortening_leaves_out_what_it_says(step: int) -> None:
+    size, note = levels()[step]
+    body = comment.render_report(full_report(), limit=size, summary_url="https://x/run/3")
+    assert len(body) == size
+    assert (f"This comment was shortened ({note}): the full report is in "
+            "[the job summary](https://x/run/3).") in body
+    assert 'ADD COLUMN "sku"' not in body and "ALTER TABLE x;" not in body  # SQL always first
+    assert ("### Migration plan" in body) is (step == 1)
+    assert ("# the merge file" in body) is (step < 3)
+
+
+def test_the_last_resort_keeps_the_footer_when_it_fits() -> None:
+    smallest = levels()[3][0]
+    body = comment.render_report(full_report(), limit=smallest - 1,
+                                 summary_url="https://x/run/3")
+    assert body == (
+        "## Django migrations: conflicting migrations in 2 apps; migrations fail on a fresh "
+        "database\n\nChecked head `bbbbbbbbbbbb` against base `develop` at `aaaaaaaaaaaa` in "
+        "`backend`.\n\nThis comment was shortened (cut to fit): the full report is in "
+        "[the job summary](https://x/run/3).\n\n<sub>django-migration-ci 0.1.0</sub>\n"
+    )
+    without_link = comment.render_report(full_report(), limit=levels("")[3][0] - 1)
+    assert without_link.endswith(
+        "This comment was shortened (cut to fit): the full report is in the job summary.\n\n"
+        "<sub>django-migration-ci 0.1.0</sub>\n")
+
+
+def test_the_summary_holds_what_the_comment_cannot() -> None:
+    """The job summary's limit is 1 MB of UTF-8, the comment's 65,536 characters."""
+    report = full_report()
+    report["plan"]["entries"][1]["sql"] = "SELECT 1;\n" * 10_000  # 100,000 characters
+    assert "SELECT 1;" in comment.render_summary(report)
+    assert "SELECT 1;" not in comment.render_comment(report)
+
+
+def test_defaults_of_the_renderers() -> None:
+    """No base given: the commands fetch main; no strategy: merge."""
+    body = comment.render_report(full_report())
+    assert "git fetch origin -- main\ngit merge origin/main\nmigration-ci fix\n" in body
+    assert comment.render_summary(full_report()) == body
+
+
+def test_the_summary_keeps_the_strategy() -> None:
+    assert "\nmigration-ci fix --strategy rebase\n" in comment.render_summary(
+        full_report(), strategy="rebase")
