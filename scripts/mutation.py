@@ -37,8 +37,9 @@ EQUIVALENTS = ROOT / "scripts" / "mutation-equivalents.yml"
 THRESHOLD = 0.90
 MODULES = {  # name: (the module, the test files that exercise it)
     "scan": ("migration_ci/graph/scan.py", ["tests/test_scan.py", "tests/test_sources.py"]),
-    "dag": ("migration_ci/graph/dag.py", ["tests/test_graph.py"]),
-    "merge": ("migration_ci/fix/merge.py", ["tests/test_merge.py", "tests/test_fix.py"]),
+    "dag": ("migration_ci/graph/dag.py", ["tests/test_graph.py", "tests/test_core_edges.py"]),
+    "merge": ("migration_ci/fix/merge.py",
+              ["tests/test_merge.py", "tests/test_fix.py", "tests/test_core_edges.py"]),
     "rebase": ("migration_ci/fix/rebase.py", ["tests/test_rebase.py"]),
     "risk": ("migration_ci/plan/risk.py",
              ["tests/test_risk.py", "tests/test_risk_boundaries.py", "tests/test_plan.py"]),
