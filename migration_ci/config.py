@@ -1,6 +1,10 @@
 """The optional `.migration-ci.yml` at the repository root, shared by every entry point.
 
-Command-line flags override it; an unknown key is an error naming the key.
+Command-line flags override it; an unknown key is an error naming the key. The file comes from
+the pull request, so it is untrusted: one over ``MAX_CONFIG_BYTES``, a YAML alias (``*name``:
+a few lines of nested aliases expand to billions of nodes, the "billion laughs") and nesting
+deeper than Python's recursion allows are refused before any work, and an error message quotes
+at most ``QUOTED_CHARS`` characters of a bad value.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from migration_ci.plan.policy import FAIL_ON, FailOn, RiskPolicy, check_rule_ids
 from migration_ci.plan.risk import LEVELS, Level
 
 CONFIG_FILE = ".migration-ci.yml"
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines; 1 MiB is far more than any needs
+QUOTED_CHARS = 60
 
 Strategy = Literal["merge", "rebase"]
 STRATEGIES: tuple[Strategy, ...] = ("merge", "rebase")
@@ -56,13 +62,7 @@ def load_config(root: Path) -> Config:
     path = root / CONFIG_FILE
     if not path.is_file():
         return Config()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{CONFIG_FILE}: not valid YAML ({_one_line(exc)}).",
-            "Fix the file or delete it to use the defaults.",
-        ) from exc
+    data = _parse(_read(path))
     if data is None:
         return Config()
     if not isinstance(data, dict):
@@ -74,11 +74,60 @@ def load_config(root: Path) -> Config:
     return Config(**values)
 
 
+def _read(path: Path) -> str:
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{CONFIG_FILE} is {size:,} bytes, over the limit of {MAX_CONFIG_BYTES:,}.",
+            "It holds a few settings (README: \"Configuration\"); shorten it.",
+        )
+    with path.open("rb") as f:  # read no more than the limit, whatever the file grew to
+        raw = f.read(MAX_CONFIG_BYTES + 1)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{CONFIG_FILE}: not UTF-8 (byte {exc.start}).", "Save the file as UTF-8."
+        ) from exc
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing every alias (``*name``) before it is expanded."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise ConfigError(
+                f"{CONFIG_FILE}:{event.start_mark.line + 1}: YAML alias "
+                f"{quoted_value('*' + str(event.anchor))} refused: aliases can expand a small file "
+                "into a huge one.",
+                "Write the value out in full.",
+            )
+        return super().compose_node(parent, index)
+
+
+def _parse(text: str) -> object:
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader: plain data only
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{CONFIG_FILE}: not valid YAML ({_one_line(exc)}).",
+            "Fix the file or delete it to use the defaults.",
+        ) from exc
+    except RecursionError as exc:
+        raise ConfigError(
+            f"{CONFIG_FILE}: values nested too deeply to read.",
+            "Each setting is a string, a list or a mapping of strings.",
+        ) from exc
+
+
 def _field_for(key: object) -> str:
     name = _KEYS.get(str(key)) or (str(key) if str(key) in _KEYS.values() else None)
     if name is None:
         known = ", ".join(sorted(_KEYS))
-        raise ConfigError(f"{CONFIG_FILE}: unknown key {key!r}.", f"Known keys: {known}.")
+        raise ConfigError(
+            f"{CONFIG_FILE}: unknown key {quoted_value(key)}.", f"Known keys: {known}."
+        )
     return name
 
 
@@ -89,24 +138,29 @@ def _coerce(key: str, value: object) -> object:
             return (value,)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
-        raise ConfigError(f"{CONFIG_FILE}: {key!r} must be a list of paths, got {value!r}.")
+        raise ConfigError(
+            f"{CONFIG_FILE}: {key!r} must be a list of paths, got {quoted_value(value)}."
+        )
     if name == "app_labels":
         if isinstance(value, dict) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
             return dict(value)
         raise ConfigError(
-            f"{CONFIG_FILE}: 'app-labels' must map app folders to labels, got {value!r}.",
+            f"{CONFIG_FILE}: 'app-labels' must map app folders to labels, "
+            f"got {quoted_value(value)}.",
             "Example: 'app-labels: {src/shop: store}'.",
         )
     if name in ("risk_ignore", "risk_levels", "fail_on"):
         return _coerce_risk(key, name, value)
     if name == "strategy" and value not in STRATEGIES:
-        raise ConfigError(f"{CONFIG_FILE}: 'strategy' is {value!r}.", "Use one of: merge, rebase.")
+        raise ConfigError(
+            f"{CONFIG_FILE}: 'strategy' is {quoted_value(value)}.", "Use one of: merge, rebase."
+        )
     if name == "auth_user_model":
         check_auth_user_model(value, f"{CONFIG_FILE}: 'auth-user-model'")
     if not isinstance(value, str):
-        raise ConfigError(f"{CONFIG_FILE}: {key!r} must be a string, got {value!r}.")
+        raise ConfigError(f"{CONFIG_FILE}: {key!r} must be a string, got {quoted_value(value)}.")
     return cast(object, value)
 
 
@@ -136,10 +190,17 @@ def check_auth_user_model(value: object, where: str) -> None:
     """AUTH_USER_MODEL is 'app_label.ModelName', as Django requires."""
     if not isinstance(value, str) or value.count(".") != 1 or "" in value.split("."):
         raise ConfigError(
-            f"{where} is {value!r}.",
+            f"{where} is {quoted_value(value)}.",
             "Use Django's 'app_label.ModelName' form, e.g. 'accounts.User'.",
         )
 
 
+def quoted_value(value: object) -> str:
+    """``repr(value)``, cut to ``QUOTED_CHARS`` characters: a bad value may be huge."""
+    text = repr(value)
+    return text if len(text) <= QUOTED_CHARS else text[: QUOTED_CHARS - 1] + "…"
+
+
 def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 4 * QUOTED_CHARS else text[: 4 * QUOTED_CHARS - 1] + "…"

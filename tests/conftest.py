@@ -37,16 +37,38 @@ def checkout(tmp_path: Path, fake: FakeGitHub) -> Checkout:
 
 
 _CACHE_DIRS: list[str] = []
+FIXED_CLOCK_DIR = Path(__file__).parent / "support" / "fixedclock"
+TEST_NOW = "2024-01-01 12:00"  # the moment Django's migration writer sees in every test
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep the parse cache of test runs out of the developer's home folder."""
+    """Keep the parse cache of test runs out of the developer's home folder, and give every
+    Python process the tests start Django's migration clock fixed at ``TEST_NOW``
+    (tests/support/fixedclock/sitecustomize.py)."""
     import os
     import tempfile
 
     if "MIGRATION_CI_CACHE_DIR" not in os.environ:
         _CACHE_DIRS.append(tempfile.mkdtemp(prefix="migration-ci-test-cache-"))
         os.environ["MIGRATION_CI_CACHE_DIR"] = _CACHE_DIRS[-1]
+    os.environ.setdefault("MIGRATION_CI_TEST_NOW", TEST_NOW)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(FIXED_CLOCK_DIR) not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(FIXED_CLOCK_DIR), *paths])
+
+
+@pytest.fixture(autouse=True)
+def fixed_migration_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same fixed clock in the test process (its Django modules may be loaded already)."""
+    import importlib
+    import os
+
+    from tests.support.fixedclock.sitecustomize import fixed, moment
+
+    for name, values in fixed(moment(os.environ["MIGRATION_CI_TEST_NOW"])).items():
+        module = importlib.import_module(name)
+        for attribute, value in values.items():
+            monkeypatch.setattr(module, attribute, value)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -48,6 +48,10 @@ class Failure:
     message: str
     headers: dict[str, str] = field(default_factory=dict)
     after: bool = False  # carry the request out, then answer the failure
+    body: Any = None  # answered instead of {"message": ...}: bytes as they are, else as JSON
+
+    def answer(self) -> Any:
+        return {"message": self.message} if self.body is None else self.body
 
 
 @dataclass
@@ -75,11 +79,12 @@ class FakeGitHub:
 
     def fail(self, method: str, path: str, status: int, times: int | None = None,
              message: str = "", headers: dict[str, str] | None = None,
-             after: bool = False) -> None:
+             after: bool = False, body: Any = None) -> None:
+        """``body``: answer it instead of ``{"message": ...}`` (bytes: a non-JSON answer)."""
         default = {403: "Resource not accessible by integration", 404: "Not Found",
                    502: "Bad Gateway"}.get(status, "Failure")
         self.failures.append(Failure(method, re.compile(path), status, times, message or default,
-                                     headers or {}, after))
+                                     headers or {}, after, body))
 
     def add_pull(self, number: int, *, head_sha: str, base_sha: str, head_ref: str = "feature",
                  base_ref: str = "main", head_repo: str | None = None) -> None:
@@ -151,13 +156,13 @@ class FakeGitHub:
         route = path[len(self.prefix):]
         failure = self.scripted_failure(method, route)
         if failure is not None and not failure.after:
-            return failure.status, {"message": failure.message}, failure.headers
+            return failure.status, failure.answer(), failure.headers
         token = authorization.removeprefix("token ").removeprefix("Bearer ")
         if token not in self.tokens:
             return 401, {"message": "Bad credentials"}, {}
         answer = self.route(method, route, query, body, token)
         if failure is not None:
-            return failure.status, {"message": failure.message}, failure.headers
+            return failure.status, failure.answer(), failure.headers
         return answer
 
     def route(self, method: str, route: str, query: dict[str, str], body: Any,
@@ -271,9 +276,10 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             status, payload, headers = fake.handle(
                 self.command, parts.path, query, body, self.headers.get("Authorization", ""))
-        data = json.dumps(payload).encode()
+        raw = isinstance(payload, bytes)
+        data = payload if raw else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", "text/html" if raw else "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for key, value in headers.items():
             self.send_header(key, value)

@@ -150,10 +150,11 @@ def moved(text: str, root: Path) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.index
 def test_package_installs_as_the_dockerfile_does_and_the_entrypoint_runs(tmp_path: Path) -> None:
     """The Dockerfile's own steps, with / moved to tmp_path, on the image's Python version: the
     source is gone by the time the entrypoint runs, so it can only work through the installed
-    package."""
+    package. Needs the package index: pip installs the package's dependencies."""
     version = re.search(r"^FROM python:(3\.\d+)\.", (ROOT / "Dockerfile").read_text(), re.M)
     assert version
     image_python = find_python(version[1])

@@ -1,4 +1,8 @@
-"""Every hook in .pre-commit-hooks.yaml works under ``pre-commit try-repo``, for real."""
+"""Every hook in .pre-commit-hooks.yaml works under ``pre-commit try-repo``, for real.
+
+pre-commit installs the hooks into an environment of its own with pip: those tests need the
+package index (marked ``index``).
+"""
 
 from __future__ import annotations
 
@@ -75,6 +79,7 @@ def forked_repo(repo: GitRepo) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.index
 def test_static_hook_fails_on_conflict_and_fix_writes_the_merge(
     repo: GitRepo, hook_source: Path
 ) -> None:
@@ -128,6 +133,7 @@ def pre_commit_run(
 
 
 @pytest.mark.slow
+@pytest.mark.index
 def test_base_hook_judges_the_merge_with_upstream(repo: GitRepo, hook_source: Path) -> None:
     forked_repo(repo)
     repo.git("update-ref", "refs/remotes/origin/main", "main")

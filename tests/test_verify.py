@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,8 @@ from migration_ci.activities.verify import (
     VerifyResult,
     verify,
 )
+from migration_ci.databases.leftovers import parse_owner
+from migration_ci.databases.servers import connect_server
 from migration_ci.databases.throwaway import DatabaseChoice
 from migration_ci.errors import ConfigError, GraphError, ProjectError, WorkerError
 from migration_ci.fix.merge import render_merge
@@ -211,6 +217,65 @@ def test_merged_result_files_are_used_and_deleted_ones_removed(
     assert project.listing() == before
 
 
+WRITE_RELATIVE = """\
+import json, os
+from pathlib import Path
+
+from django.conf import settings
+
+
+def write(apps, schema_editor):
+    Path("exported.csv").write_text("id,name\\n")
+    (settings.BASE_DIR / "logs").mkdir()
+    (settings.BASE_DIR / "logs" / "run.log").write_text("ran")
+    seen = {"cwd": os.getcwd(), "base_dir": str(settings.BASE_DIR)}
+    Path(os.environ["MIGRATION_PROBE"]).write_text(json.dumps(seen))
+
+
+"""
+
+
+def test_code_of_the_project_writes_into_the_copy_not_the_tree(
+    project: DjangoProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A RunPython that writes relative and BASE_DIR-relative files; settings that open a log.
+
+    They run in the temporary copy (working directory and ``__file__``), so nothing appears in
+    the user's tree, even without a base or merge files (the plain ``migration-ci verify``).
+    """
+    project.write_settings(
+        "from pathlib import Path\nBASE_DIR = Path(__file__).resolve().parent\n"
+        "open('settings.log', 'a').close()\n"
+    )
+    path = project.add_migration(
+        "shop", "0002_export", deps=[INITIAL], ops="        migrations.RunPython(write),\n"
+    )
+    (project.root / path).write_text(WRITE_RELATIVE + (project.root / path).read_text())
+    probe = tmp_path / "probe.json"
+    monkeypatch.setenv("MIGRATION_PROBE", str(probe))
+    before = project.listing()
+    result = run(project, Engine("sqlite", None))
+    assert result.ok, result.failure
+    assert project.listing() == before
+    seen = json.loads(probe.read_text())
+    assert seen["cwd"] == seen["base_dir"]
+    assert Path(seen["cwd"]).name == project.root.name
+    assert not Path(seen["cwd"]).is_relative_to(project.root)
+    assert not Path(seen["cwd"]).exists()  # the copy is gone with what was written in it
+
+
+def test_the_django_engine_loads_settings_in_a_copy(project: DjangoProject) -> None:
+    """``check --engine django`` imports the settings too: a log they open stays in the copy."""
+    from migration_ci.activities.check import analyze_loaded
+    from migration_ci.repository.trees import WorkingTree
+
+    project.write_settings("open('settings.log', 'a').close()\n")
+    before = project.listing()
+    analysis = analyze_loaded(WorkingTree(project.root), project.settings_module, project.root)
+    assert analysis.result.leaves == {"shop": ("0001_initial",)}
+    assert project.listing() == before
+
+
 SERVER_ONLY_FAILURES = {
     "autoincrement": (
         'migrations.RunSQL("CREATE TABLE legacy (id INTEGER PRIMARY KEY AUTOINCREMENT)")',
@@ -245,26 +310,39 @@ INTERRUPT = "        migrations.RunPython(interrupt),\n"
 
 @on_every_engine
 @pytest.mark.parametrize(
-    ("signum", "raised"),
+    ("signum", "code", "said"),
     [
-        pytest.param("SIGINT", KeyboardInterrupt, id="ctrl-c"),
-        pytest.param("SIGTERM", SystemExit, id="sigterm"),
+        pytest.param("SIGINT", 130, "migration-ci: interrupted.\n", id="ctrl-c"),
+        pytest.param("SIGTERM", 143, "", id="sigterm"),
     ],
 )
 def test_database_dropped_after_interrupt(
-    project: DjangoProject, engine: Engine, signum: str, raised: type[BaseException]
+    project: DjangoProject, engine: Engine, tmp_path: Path, signum: str, code: int, said: str
 ) -> None:
+    """The migration signals the command itself while it waits for it, then waits to be
+    killed: no timing is involved, and the command is its own process (in a test process,
+    the kernel may hand the signal to a thread of the test runner)."""
     path = project.add_migration("shop", "0002_slow", deps=[INITIAL], ops=INTERRUPT)
     source = (project.root / path).read_text(encoding="utf-8")
     project.write(path, (
-        "import os, signal, time\n\n\ndef interrupt(apps, schema_editor):\n"
-        f"    os.kill(os.getppid(), signal.{signum})\n    time.sleep(60)\n\n\n" + source
+        "import os, signal\n\n\ndef interrupt(apps, schema_editor):\n"
+        f"    os.kill(os.getppid(), signal.{signum})\n    signal.pause()\n\n\n" + source
     ))
-    run_id = secrets.token_hex(4)
-    spec = ProjectSpec(project.root, project.settings_module)
-    with pytest.raises(raised):
-        verify(spec, database=DatabaseChoice(url=engine.url), run_id=run_id)
-    assert_dropped(engine, run_id)
+    temporary = tmp_path / "tmp-of-the-run"
+    temporary.mkdir()
+    url = ["--database-url", engine.url] if engine.url else []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migration_ci", "verify", "--settings", project.settings_module,
+         *url], cwd=project.root, env={**os.environ, "TMPDIR": str(temporary)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    out, err = proc.communicate(timeout=300)
+    assert (proc.returncode, out, err) == (code, "", said)
+    assert list(temporary.iterdir()) == []  # the SQLite file and the project copy are gone
+    if engine.url:  # no database of this run is left on the server
+        with connect_server(engine.vendor, engine.settings()) as server:
+            owners = [parse_owner(marker) for marker in server.list_marked().values()]
+        assert [o for o in owners if o and o.pid == proc.pid] == []
 
 
 @on_every_engine

@@ -135,11 +135,7 @@ def build_report(
     code, out, err = tool(args)
     if code not in (0, 1):
         raise ConfigError(f"migration-ci {args[0]} failed (exit {code}): {err.strip()}")
-    document: dict[str, Any] = json.loads(out)
-    if "check" not in document:  # the check part alone, at top level
-        check = {k: document.pop(k) for k in list(document) if k not in
-                 ("version", "tool", "base", "head")}
-        document.update(check=check, verify=None, plan=None)
+    document: dict[str, Any] = json.loads(out)  # `report` nests the check: always "check"
     document.setdefault("working_directory", inputs.working_directory)
     if base and not inputs.base_ref and isinstance(document.get("base"), dict) and event.base_ref:
         document["base"]["ref"] = event.base_ref  # name the branch, not the sha we fetched

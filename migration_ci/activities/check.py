@@ -104,17 +104,17 @@ def loadable_project(repo: Path, head: str | None, project_dir: Path) -> Iterato
 def analyze_loaded(source: Source, settings: str, project_dir: Path) -> Analysis:
     """Django-loaded engine: the project's own loader gives the graph, in the worker process.
 
-    Merged with a base, the loader reads a temporary copy of the project holding the merged
-    result; paths are reported relative to the repository either way.
+    The loader reads a temporary copy of the project (settings run there, not in the user's
+    tree), holding the merged result when merged with a base; paths are reported relative to
+    the repository either way.
     """
     overlay = source.overlay()[0] if isinstance(source, MergedTree) else {}
     files = project_relative(overlay, source.root, project_dir)
-    with loadable_project(Path(source.root), head_commit(source), project_dir) as loadable:
-        if files:
-            with materialize(loadable, files) as copy:
-                graph, specs = load_graph(ProjectSpec(copy, settings, home=project_dir))
-        else:
-            graph, specs = load_graph(ProjectSpec(loadable, settings, home=project_dir))
+    with (
+        loadable_project(Path(source.root), head_commit(source), project_dir) as loadable,
+        materialize(loadable, files) as copy,
+    ):
+        graph, specs = load_graph(ProjectSpec(copy, settings, home=project_dir))
     prefix = project_dir.resolve().relative_to(Path(source.root).resolve()).as_posix()
     if prefix != ".":
         specs = {k: replace(s, path=f"{prefix}/{s.path}") for k, s in specs.items()}

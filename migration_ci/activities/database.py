@@ -8,7 +8,7 @@ the entry is SQLite), dropped at the end, the configured database never connecte
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,15 +73,16 @@ def resolve_database(session: WorkerSession, choice: DatabaseChoice) -> Resolved
 
 @contextlib.contextmanager
 def open_throwaway(
-    resolved: ResolvedDatabase, settings: str, run_id: str | None = None
+    resolved: ResolvedDatabase, settings: str, run_id: str | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Iterator[ThrowawayDatabase]:
     """``throwaway_database`` on the resolved server; an unreachable one is named with the
-    setting that chose it and what to set instead."""
+    setting that chose it and what to set instead. ``say`` hears of killed runs' leftovers
+    dropped on the way."""
     with contextlib.ExitStack() as stack:
         try:
-            db = stack.enter_context(
-                throwaway_database(resolved.settings, run_id=run_id, vendor=resolved.vendor)
-            )
+            db = stack.enter_context(throwaway_database(
+                resolved.settings, run_id=run_id, vendor=resolved.vendor, say=say))
         except ServerUnreachable as exc:
             raise unreachable_error(exc, resolved, settings) from exc
         yield db

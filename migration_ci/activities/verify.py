@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,25 +151,27 @@ def verify(
     cache_dir: Path | None = None,
     full: bool = False,
     describe_schema: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> VerifyResult:
     """Apply every migration on a fresh database, then the round trip and the model check.
 
     ``new_migrations``: the migrations of the merged graph that the base graph does not hold;
-    given, they are migrated back to the base state and forward again. ``files`` (None
-    deletes) and ``merge_files`` (paths relative to the project directory) are written into
-    a temporary copy of the project, which is verified instead of the user's tree.
+    given, they are migrated back to the base state and forward again. The project is verified
+    in a temporary copy (never in the user's tree) into which ``files`` (None deletes) and
+    ``merge_files`` (paths relative to the project directory) are written.
 
     ``base`` with ``cache_dir``: the base's migrations are applied first, from a snapshot in
     ``cache_dir`` when one fits, else from zero (then saved); forward then applies only the
     rest. ``full`` does not read the cache but still refreshes it. Without ``cache_dir``
     nothing is read or written and every migration is applied in one pass.
     ``describe_schema`` puts the final schema, read by introspection, in ``result.schema``.
+    ``say`` is told of databases that killed runs left on the server and that were dropped.
     """
     started = time.perf_counter()
     run_id = run_id or new_run_id()
     with prepared_project(project, files, merge_files) as loaded, WorkerSession(loaded) as session:
         resolved = resolve_database(session, database)
-        with open_throwaway(resolved, project.settings, run_id) as db:
+        with open_throwaway(resolved, project.settings, run_id, say=say) as db:
             prepared = time.perf_counter()
             step = None
             if base is not None and cache_dir is not None:
@@ -226,10 +228,12 @@ def prepared_project(
     files: Mapping[str, bytes | None] | None,
     extra: Mapping[str, str] | None,
 ) -> Iterator[ProjectSpec]:
-    """The project itself, or a temporary copy of it when other files must be used."""
-    if not files and not extra:
-        yield project
-        return
+    """A temporary copy of the project, with ``files`` and ``extra`` written in.
+
+    Always a copy: the project's code runs there (migrations' ``RunPython``, settings), with the
+    copy as its working directory and ``__file__``, so a relative path it writes to (a log, an
+    export, ``BASE_DIR / "x"``) lands in the copy and the user's tree stays as it was.
+    """
     with materialize(project.project_dir, files, extra) as copy:
         yield project.with_dir(copy)
 

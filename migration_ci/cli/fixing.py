@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from migration_ci.config import Config
 from migration_ci.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, FixError
+from migration_ci.report.safe import literal, log_text, quote
 
 if TYPE_CHECKING:
     from migration_ci.activities.check import Analysis
@@ -68,12 +69,13 @@ def write_fix(
     fixed = write_fixes(analysis, root, config, fixable, args)
     if not quiet:
         for path in fixed.written:
-            out.write(f"Wrote {path}\n")
+            out.write(f"Wrote {quote(path)}\n")
         for old, new in fixed.renamed:
-            out.write(f"Renamed {old} -> {new}\n")
+            out.write(f"Renamed {quote(old)} -> {quote(new)}\n")
         for conflict in result.conflicts:
             if not conflict.merge_name:
-                out.write(f"Not fixed: app {conflict.app_label!r}: {conflict.merge_error}\n")
+                error = log_text(conflict.merge_error or "")
+                out.write(f"Not fixed: app {literal(conflict.app_label)}: {error}\n")
         out.write("Review and commit the new files (git add them), then push.\n")
     unfixed = len(fixable) < len(result.conflicts)
     return EXIT_FINDINGS if unfixed or args.command == "check" else EXIT_OK
@@ -99,8 +101,8 @@ def refuse_base_leaves(result: CheckResult, base: str | None) -> None:
         for leaf in conflict.leaves:
             if leaf.side == "base":
                 raise FixError(
-                    f"{conflict.app_label}.{leaf.name} is only on {base!r}, so a fix written "
-                    "now would depend on a file this branch does not have.",
+                    f"{quote(f'{conflict.app_label}.{leaf.name}')} is only on {base!r}, so a fix "
+                    "written now would depend on a file this branch does not have.",
                     f"Merge it into this branch first (git merge {base}), then run this again.",
                 )
 

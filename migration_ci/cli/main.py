@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from migration_ci import __version__
-from migration_ci.cli import project
+from migration_ci.cli import clean, project
 from migration_ci.cli.fixing import fix_hint, write_fix
 from migration_ci.cli.options import add_common, load_settings, resolve_roots
 from migration_ci.config import STRATEGIES, Config
@@ -23,6 +23,7 @@ from migration_ci.errors import (
     ConfigError,
     MigrationCIError,
 )
+from migration_ci.report.safe import log_lines
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", metavar="DIR", help="build the example repository in DIR")
 
     project.add_parsers(sub)
+    clean.add_parser(sub)
     return parser
 
 
@@ -82,7 +84,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     try:
         return _dispatch(args, out)
     except MigrationCIError as exc:
-        print(f"migration-ci: {exc}", file=sys.stderr)
+        # Messages quote names from the pull request: no line of them may pass for a command.
+        print(f"migration-ci: {log_lines(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("migration-ci: interrupted.", file=sys.stderr)
@@ -95,7 +98,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         if os.environ.get("MIGRATION_CI_DEBUG"):
             traceback.print_exc()
         print(
-            f"migration-ci: unexpected error: {type(exc).__name__}: {exc}. "
+            f"migration-ci: unexpected error: {type(exc).__name__}: {log_lines(str(exc))}. "
             "Rerun with MIGRATION_CI_DEBUG=1 for the traceback and report it.",
             file=sys.stderr,
         )
@@ -109,6 +112,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return run_demo(out, keep=Path(args.keep) if args.keep else None)
     if args.command in ("check", "fix"):
         return _check_or_fix(args, out)
+    if args.command == "clean":
+        return clean.run_clean(args, out)
     return project.dispatch(args, out)
 
 

@@ -12,7 +12,13 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
-from migration_ci.config import CONFIG_FILE, Config, check_auth_user_model, load_config
+from migration_ci.config import (
+    CONFIG_FILE,
+    Config,
+    check_auth_user_model,
+    load_config,
+    quoted_value,
+)
 from migration_ci.errors import ConfigError, MigrationCIError
 
 ENGINES = ("auto", "static", "django")
@@ -97,7 +103,7 @@ def load_settings(args: argparse.Namespace, roots: Roots) -> Config:
     for path in config.paths:
         if not (roots.project / path).is_dir():
             raise ConfigError(
-                f"{CONFIG_FILE}: 'paths' names {path!r}, which is not a folder in "
+                f"{CONFIG_FILE}: 'paths' names {quoted_value(path)}, which is not a folder in "
                 f"'{roots.project}'.",
                 "Fix the path or remove it: a check of nothing would always pass.",
             )

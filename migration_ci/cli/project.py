@@ -7,14 +7,16 @@ this module only turns flags into calls of the activities and renders the answer
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from migration_ci.cli.options import add_common, load_settings, resolve_roots
 from migration_ci.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
+from migration_ci.report.formats import dumps
+from migration_ci.report.safe import quote
 
 if TYPE_CHECKING:  # the real imports are in the commands: building the parser stays cheap
     from migration_ci.activities.merged import MergedState
@@ -69,8 +71,9 @@ def _add_project(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_cache(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cache", metavar="DIR", help="keep base-state snapshots in DIR")
-    parser.add_argument("--no-cache", action="store_true", help="never read or write snapshots")
+    either = parser.add_mutually_exclusive_group()  # both given: a usage error, exit 2
+    either.add_argument("--cache", metavar="DIR", help="keep base-state snapshots in DIR")
+    either.add_argument("--no-cache", action="store_true", help="never read or write snapshots")
     parser.add_argument("--full", action="store_true", help="ignore snapshots: a full fresh run")
 
 
@@ -111,10 +114,18 @@ def _verify_options(args: argparse.Namespace, state: MergedState, root: Path) ->
 
     base_sha = state.analysis.result.base_sha
     if base_sha is None:
-        return {}
+        if args.cache:
+            say(f"--cache {args.cache} is unused: snapshots hold the base's state, and there is "
+                "no base (pass --base REF or set 'base:' in .migration-ci.yml).")
+        return {"say": say}
     cache = None if args.no_cache or not args.cache else Path(args.cache).resolve()
     base = BaseState.from_ref(root, base_sha, project_dir=root)
-    return {"base": base, "cache_dir": cache, "full": args.full}
+    return {"base": base, "cache_dir": cache, "full": args.full, "say": say}
+
+
+def say(message: str) -> None:
+    """A note on stderr, beside the report on stdout (databases left by killed runs)."""
+    print(f"migration-ci: {message}", file=sys.stderr)
 
 
 def _verify(
@@ -134,7 +145,7 @@ def _verify(
     )
     data = {**result.to_dict(), "text_conflicts": list(state.text_conflicts)}
     if args.format == "json":
-        out.write(json.dumps(data, indent=2) + "\n")
+        out.write(dumps(data))
     else:
         out.write(_merged_notes(state, "verified"))
         out.write(report.render_verify_text(data))
@@ -157,7 +168,7 @@ def _plan(
             "plan needs a base: it shows what this branch runs on a database at the base state.",
             "Pass --base REF (e.g. --base origin/main) or set 'base:' in .migration-ci.yml.",
         )
-    plan = run_plan(project, database, state, _policy(args, config))
+    plan = run_plan(project, database, state, _policy(args, config), say)
     if args.format == "json":
         out.write(plan_render.render_json(plan))
     elif args.format == "markdown":
@@ -211,7 +222,7 @@ def _report(
         project, database, state, **_verify_options(args, state, project.project_dir)
     )
     planned = None if args.no_plan or project is None or state.base_keys is None else run_plan(
-        project, database, state, _policy(args, config)
+        project, database, state, _policy(args, config), say
     )
     document = build_document(
         state.analysis, working_directory=args.working_directory,
@@ -220,7 +231,7 @@ def _report(
     if document["verify"] is not None:
         document["verify"]["text_conflicts"] = list(state.text_conflicts)
     if args.format == "json":
-        out.write(json.dumps(document, indent=2) + "\n")
+        out.write(dumps(document))
     elif args.format == "markdown":
         from migration_ci.report.comment import render_summary
 
@@ -247,7 +258,7 @@ def _merge_paths(state: MergedState) -> list[str]:
 
 def _merged_notes(state: MergedState, verb: str) -> str:
     """What the temporary copy holds beyond this branch's files, said before the results."""
-    names = _merge_paths(state)
+    names = [quote(path) for path in _merge_paths(state)]
     lines = []
     if names:
         lines.append(
@@ -256,7 +267,8 @@ def _merged_notes(state: MergedState, verb: str) -> str:
         )
     if state.text_conflicts:
         lines.append(
-            f"Changed on both sides, and git cannot merge them: {', '.join(state.text_conflicts)}"
+            "Changed on both sides, and git cannot merge them: "
+            f"{', '.join(map(quote, state.text_conflicts))}"
             f"; this branch's version was {verb}. Merge the base to see the real result."
         )
     return "".join(f"{line}\n" for line in lines)

@@ -88,7 +88,8 @@ class Server:
     def drop(self, name: str) -> None:
         raise NotImplementedError
 
-    def list_marked(self) -> list[str]:
+    def list_marked(self) -> dict[str, str]:
+        """Every database whose marker starts with ours: name -> marker."""
         raise NotImplementedError
 
     def dump(self, name: str) -> bytes:
@@ -183,13 +184,13 @@ class PostgresServer(Server):
         with self.failing_as(f"Cannot drop database {name!r}"):
             self.conn.execute(query)
 
-    def list_marked(self) -> list[str]:
+    def list_marked(self) -> dict[str, str]:
         rows = self.conn.execute(
-            "SELECT datname FROM pg_database "
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
             "WHERE shobj_description(oid, 'pg_database') LIKE %s ORDER BY datname",
             (MARKER + "%",),
         ).fetchall()
-        return [str(row[0]) for row in rows]
+        return {str(name): str(marker) for name, marker in rows}
 
     def tool_args(self, name: str) -> tuple[list[str], dict[str, str]]:
         args = ["--port", str(self.port), "--dbname", name, "--no-owner", "--no-privileges"]
@@ -284,15 +285,15 @@ class MySQLServer(Server):
         with self.failing_as(f"Cannot drop database {name!r}"):
             self.query(f"DROP DATABASE IF EXISTS `{name}`")
 
-    def list_marked(self) -> list[str]:
+    def list_marked(self) -> dict[str, str]:
         if not self.has_comments():
-            return []
+            return {}
         rows = self.query(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_COMMENT LIKE %s "
-            "ORDER BY SCHEMA_NAME",
+            "SELECT SCHEMA_NAME, SCHEMA_COMMENT FROM information_schema.SCHEMATA "
+            "WHERE SCHEMA_COMMENT LIKE %s ORDER BY SCHEMA_NAME",
             (MARKER + "%",),
         )
-        return [str(row[0]) for row in rows]
+        return {str(name): str(marker) for name, marker in rows}
 
     def tool_args(self) -> tuple[list[str], dict[str, str]]:
         if self.host.startswith("/"):

@@ -4,7 +4,9 @@ SQLite gets a file in a new temporary directory. PostgreSQL (psycopg 3) and MySQ
 (mysqlclient) get ``CREATE DATABASE test_<name>_<run id>`` on the configured server, issued
 from the server's maintenance database, the way Django's test runner names its ``test_*``
 databases. The configured database itself is never created, written or dropped here.
-Talking to the servers (CREATE, DROP, dumps) is ``migration_ci.databases.servers``.
+Talking to the servers (CREATE, DROP, dumps) is ``migration_ci.databases.servers``; the marker
+names the run's owner, so that databases left by killed runs are found and dropped
+(``migration_ci.databases.leftovers``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ import signal
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 
+from migration_ci.databases.leftovers import (
+    SAME_HOST_GRACE,
+    Leftover,
+    drop_stale,
+    this_process,
+)
 from migration_ci.databases.servers import MARKER, Server, connect_server
 from migration_ci.errors import DatabaseError
 
@@ -105,12 +114,15 @@ def throwaway_name(config: Mapping[str, Any], run_id: str, vendor: str) -> str:
 
 @contextlib.contextmanager
 def throwaway_database(
-    config: Mapping[str, Any], *, run_id: str | None = None, vendor: str | None = None
+    config: Mapping[str, Any], *, run_id: str | None = None, vendor: str | None = None,
+    say: Callable[[str], None] | None = None, clock: Callable[[], float] = time.time,
 ) -> Iterator[ThrowawayDatabase]:
     """Create a fresh database beside ``config``'s, yield it, drop it whatever happens.
 
     ``vendor`` ("sqlite", "postgresql", "mysql") defaults to what ``ENGINE`` names. SIGTERM
     raises ``SystemExit(143)`` while inside, so a terminated run still drops the database.
+    On a server, databases that killed runs left there are dropped first (see ``leftovers``),
+    each told to ``say``.
     """
     run_id = run_id or new_run_id()
     vendor = vendor or get_vendor(config)
@@ -127,7 +139,8 @@ def throwaway_database(
         with server:
             if name == config.get("NAME"):
                 raise DatabaseError(f"Refusing to use the configured database {name!r}.")
-            create_marked(server, name, run_id)
+            drop_stale(server, clock(), say or (lambda message: None))
+            create_marked(server, name, run_id, clock())
             try:
                 yield ThrowawayDatabase(
                     DatabaseInfo(vendor, server.version()), name, {**config, "NAME": name}
@@ -137,7 +150,7 @@ def throwaway_database(
                     server.drop(name)
 
 
-def create_marked(server: Server, name: str, run_id: str) -> None:
+def create_marked(server: Server, name: str, run_id: str, now: float) -> None:
     """Create ``name``; a leftover of ours is replaced, anything else is refused."""
     marker = server.find_marker(name)
     if marker is not None and not marker.startswith(MARKER):
@@ -148,7 +161,7 @@ def create_marked(server: Server, name: str, run_id: str) -> None:
         )
     if marker is not None:
         server.drop(name)
-    server.create(name, f"{MARKER} run {run_id}; safe to drop")
+    server.create(name, this_process(now).marker(run_id))
 
 
 def dump_database(db: ThrowawayDatabase) -> bytes:
@@ -179,7 +192,7 @@ def reset_database(db: ThrowawayDatabase, run_id: str) -> None:
         return
     with connect_server(db.info.vendor, db.settings) as server:
         server.drop(db.name)
-        server.create(db.name, f"{MARKER} run {run_id}; safe to drop")
+        server.create(db.name, this_process(time.time()).marker(run_id))
 
 
 def _sqlite_dump(path: Path) -> bytes:
@@ -196,12 +209,27 @@ def _sqlite_dump(path: Path) -> bytes:
 
 
 def find_leftovers(config: Mapping[str, Any]) -> list[str]:
-    """Databases on ``config``'s server that a killed run of this tool left behind."""
+    """Databases of this tool on ``config``'s server: live runs' and killed runs' alike."""
     vendor = get_vendor(config)
     if vendor == "sqlite":
         return []
     with connect_server(vendor, config) as server:
-        return server.list_marked()
+        return sorted(server.list_marked())
+
+
+def clean_server(
+    config: Mapping[str, Any], say: Callable[[str], None], *, now: float,
+    grace: float | None = None,
+) -> list[Leftover]:
+    """``migration-ci clean``: drop what killed runs left on ``config``'s server, saying so.
+
+    ``grace`` (seconds) replaces the wait for a dead owner's database on this host.
+    """
+    vendor = get_vendor(config)
+    if vendor == "sqlite":
+        return []
+    with connect_server(vendor, config) as server:
+        return drop_stale(server, now, say, grace=SAME_HOST_GRACE if grace is None else grace)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,9 @@
 """The GitHub REST adapter: the only module that imports PyGithub.
 
 Failures become ``GitHubAPIError`` carrying the HTTP status and a hint naming the missing
-permission. 5xx answers and rate limits are retried by PyGithub's ``GithubRetry``, with a bound
+permission; an answer of the wrong shape (a proxy's HTML page, an error object where a pull
+request should be) names the endpoint and quotes what it answered. 5xx answers and rate
+limits are retried by PyGithub's ``GithubRetry``, with a bound
 on the count and on every wait; a POST is never resent, since GitHub may have acted on it before
 answering 5xx (the caller looks before it posts again).
 """
@@ -9,13 +11,21 @@ answering 5xx (the caller looks before it posts again).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github import (
+    Auth,
+    BadAttributeException,
+    Github,
+    GithubException,
+    GithubRetry,
+    RateLimitExceededException,
+)
 
 from migration_ci.errors import GitHubError
 from migration_ci.report.status import Status
@@ -39,6 +49,9 @@ _HINTS = {
 
 _RATE_LIMIT_HINT = ("The token's API rate limit is used up and did not reset within the wait "
                     "allowed; run the job again later.")
+_SHAPE_HINT = ("Something other than the GitHub API may be answering at GITHUB_API_URL (a proxy "
+               "or a login page); check it (GitHub Enterprise Server: https://HOST/api/v3) and "
+               "run the job again.")
 
 
 class _Retry(GithubRetry):
@@ -132,6 +145,45 @@ def _checked_sha(sha: str) -> str:
     if not _SHA.fullmatch(sha):
         raise GitHubAPIError(f"{sha!r} is not a commit sha.", "This is a bug; report it.")
     return sha
+def describe_answer(raw: object) -> str:
+    """What an API answer was, quoted short. PyGithub keeps a body that is not JSON as
+    ``{"data": text}`` (plus the ``url`` it asked, for an object it completed)."""
+    if isinstance(raw, Mapping) and isinstance(raw.get("data"), str) and set(raw) <= {
+        "data", "url"
+    }:
+        return f"a non-JSON answer {_short(str(raw['data']))}"
+    if isinstance(raw, Mapping):  # without the "url" PyGithub adds to what it completes
+        return f"a JSON object {_short(json.dumps({k: v for k, v in raw.items() if k != 'url'}))}"
+    kind = "a JSON list" if isinstance(raw, list) else "JSON"
+    return f"{kind} {_short(json.dumps(raw, default=str))}"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    quoted = repr(text)
+    return quoted if len(quoted) <= limit else quoted[: limit - 1] + "…"
+
+
+def answer_field(raw: object, endpoint: str, expected: str, path: str,
+                 kind: type | tuple[type, ...]) -> Any:
+    """``raw``'s value at the dotted ``path``, which must be a ``kind``; else the error saying
+    which endpoint answered what."""
+    value: Any = raw
+    for part in path.split("."):
+        value = value.get(part, ...) if isinstance(value, Mapping) else ...
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise GitHubAPIError(
+            f"GitHub API answered {endpoint} with {describe_answer(raw)}, not {expected} "
+            f"(its {path!r} is missing or of the wrong type).", _SHAPE_HINT)
+    return value
+
+
+_AS_BUILT = object()
+
+
+def received(obj: Any) -> object:
+    """The JSON PyGithub built ``obj`` from, as received: ``raw_data`` would fetch a lazily
+    listed object again."""
+    return obj._rawData
 
 
 class GitHub:
@@ -158,11 +210,17 @@ class GitHub:
         self._comments: dict[int, Any] = {}
         self._identity: tuple[str | None] | None = None  # asked once per client
 
-    def _call(self, action: str, fn: Any, *args: Any) -> Any:
+    def _call(self, action: str, fn: Any, *args: Any, endpoint: str = "") -> Any:
         try:
             return fn(*args)
         except GithubException as exc:
             raise _translate(exc, action) from exc
+        except (TypeError, AttributeError, KeyError, ValueError, BadAttributeException) as exc:
+            # PyGithub read an answer of the wrong shape (a page of comments that is not a list).
+            where = f" ({endpoint})" if endpoint else ""
+            raise GitHubAPIError(
+                f"GitHub API gave an answer of the wrong shape when asked to {action}{where}: "
+                f"{type(exc).__name__}: {str(exc)[:200]}.", _SHAPE_HINT) from exc
         except OSError as exc:  # connection refused, DNS, retries exhausted (urllib3 MaxRetryError)
             raise GitHubAPIError(
                 f"GitHub API unreachable while trying to {action}: {exc}.",
@@ -177,14 +235,19 @@ class GitHub:
         if self._identity is None:
             try:
                 with _quiet_retry_log():
-                    login: str | None = str(self._call("read the token's user",
-                                                       lambda: self._github.get_user().login))
+                    login: str | None = self._login()
             except GitHubAPIError as exc:
                 if exc.status not in (401, 403, 404):
                     raise
                 login = None
             self._identity = (login,)
         return self._identity[0]
+
+    def _login(self) -> str:
+        endpoint = "GET /user"
+        raw = self._call("read the token's user", lambda: self._github.get_user().raw_data,
+                         endpoint=endpoint)
+        return str(answer_field(raw, endpoint, "a user", "login", str))
 
     @property
     def _repo(self) -> Any:
@@ -200,24 +263,35 @@ class GitHub:
         return self._pulls[number]
 
     def get_pull(self, number: int) -> PullRequest:
-        return self._pull_request(self._pull(number))
+        endpoint = f"GET /repos/{self.repository}/pulls/{number}"
+        return self._pull_request(self._pull(number), endpoint)
 
     def list_open_pulls(self, base: str) -> list[PullRequest]:
         """The open pull requests into branch ``base``, across all pages, most recently
         updated first."""
         pulls = self._call(f"list the open pull requests into '{base}'", lambda: list(
-            self._repo.get_pulls(state="open", base=base, sort="updated", direction="desc")))
+            self._repo.get_pulls(state="open", base=base, sort="updated", direction="desc")),
+            endpoint=f"GET /repos/{self.repository}/pulls")
         for pull in pulls:  # their comments are reached without reading each one again
             self._pulls.setdefault(pull.number, pull)
-        return [self._pull_request(pull) for pull in pulls]
+        return [self._pull_request(pull, f"GET /repos/{self.repository}/pulls")
+                for pull in pulls]
 
-    def _pull_request(self, pull: Any) -> PullRequest:
+    def _pull_request(self, pull: Any, endpoint: str) -> PullRequest:
+        raw = received(pull)
+
+        def field(path: str, kind: type | tuple[type, ...] = str) -> Any:
+            return answer_field(raw, endpoint, "a pull request", path, kind)
+
+        def repository(side: str) -> str | None:
+            repo = field(f"{side}.repo", (Mapping, type(None)))
+            return None if repo is None else str(field(f"{side}.repo.full_name"))
+
         return PullRequest(
-            number=pull.number, head_sha=pull.head.sha, head_ref=pull.head.ref,
-            head_repository=pull.head.repo.full_name if pull.head.repo else "",
-            base_ref=pull.base.ref, base_sha=pull.base.sha,
-            base_repository=pull.base.repo.full_name if pull.base.repo else self.repository,
-            state=pull.state,
+            number=field("number", int), head_sha=field("head.sha"), head_ref=field("head.ref"),
+            head_repository=repository("head") or "",  # a deleted fork: null
+            base_ref=field("base.ref"), base_sha=field("base.sha"),
+            base_repository=repository("base") or self.repository, state=field("state"),
         )
 
     def get_status(self, sha: str, context: str) -> Status | None:
@@ -246,25 +320,43 @@ class GitHub:
         self._call(f"set the commit status of {sha[:12]}",
                    self._github.requester.requestJsonAndCheck, "POST", url, None, None, body)
 
-    def _remember(self, comment: Any) -> Comment:
-        self._comments[comment.id] = comment
-        login = comment.user.login if comment.user else ""
-        kind = comment.user.type if comment.user else ""
-        return Comment(comment.id, login, comment.body or "", comment.html_url, kind or "")
+    def _remember(self, comment: Any, endpoint: str, raw: object = _AS_BUILT) -> Comment:
+        """The comment PyGithub built (kept for edits), read from ``raw`` (default: the JSON it
+        was built from)."""
+        raw = received(comment) if raw is _AS_BUILT else raw
+
+        def field(path: str, kind: type | tuple[type, ...] = str) -> Any:
+            return answer_field(raw, endpoint, "a comment", path, kind)
+
+        number = field("id", int)
+        user = field("user", (Mapping, type(None)))
+        login = field("user.login") if user else ""
+        kind = field("user.type", (str, type(None))) if user else ""
+        self._comments[number] = comment
+        return Comment(number, login, field("body", (str, type(None))) or "",
+                       field("html_url"), kind or "")
 
     def list_comments(self, number: int) -> list[Comment]:
         """Every comment of the pull request's conversation, across all pages."""
         pull = self._pull(number)
-        return [self._remember(c) for c in self._call(
-            f"list the comments of pull request #{number}",
-            lambda: list(pull.get_issue_comments()))]
+        endpoint = f"GET /repos/{self.repository}/issues/{number}/comments"
+        comments = self._call(f"list the comments of pull request #{number}",
+                              lambda: list(pull.get_issue_comments()), endpoint=endpoint)
+        return [self._remember(c, endpoint) for c in comments]
 
     def create_comment(self, number: int, body: str) -> Comment:
         pull = self._pull(number)
+        endpoint = f"POST /repos/{self.repository}/issues/{number}/comments"
         return self._remember(self._call(
-            f"comment on pull request #{number}", pull.create_issue_comment, body))
+            f"comment on pull request #{number}", pull.create_issue_comment, body,
+            endpoint=endpoint), endpoint)
 
     def edit_comment(self, comment: Comment, body: str) -> Comment:
         original = self._comments[comment.id]
-        self._call(f"edit comment {comment.url}", original.edit, body)
-        return self._remember(original)
+        endpoint = f"PATCH /repos/{self.repository}/issues/comments/{comment.id}"
+        # IssueComment.edit keeps the JSON it was built from: send the PATCH here to read
+        # the answer (Github.requester is PyGithub's way to any endpoint).
+        _, raw = self._call(f"edit comment {comment.url}", lambda: self._github.requester
+                            .requestJsonAndCheck("PATCH", original.url, input={"body": body}),
+                            endpoint=endpoint)
+        return self._remember(original, endpoint, raw)

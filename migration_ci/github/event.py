@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from migration_ci.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Event:
@@ -91,5 +93,24 @@ def read_event(name: str, path: str) -> Event:
     """The event GitHub describes in the file ``GITHUB_EVENT_PATH`` names (none: an empty one)."""
     payload: Mapping[str, Any] = {}
     if path and Path(path).is_file():
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        payload = read_payload(Path(path))
     return Event.from_payload(name, payload)
+
+
+EVENT_HINT = ("The runner writes that file for every job: check that no earlier step replaced it "
+              "and that GITHUB_EVENT_PATH is not set by the workflow.")
+
+
+def read_payload(path: Path) -> Mapping[str, Any]:
+    """The JSON object in the event file; a file that is not one is bad input, named."""
+    where = f"The event file {str(path)!r} (GITHUB_EVENT_PATH)"
+    try:
+        payload = json.loads(path.read_bytes())
+    except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = " ".join(str(exc).split())[:200]
+        raise ConfigError(f"{where} is not valid JSON: {reason}.", EVENT_HINT) from exc
+    if not isinstance(payload, Mapping):
+        raise ConfigError(
+            f"{where} holds a JSON {type(payload).__name__}, not the event object.", EVENT_HINT
+        )
+    return payload

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from migration_ci.report.safe import visible
+
 # https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions#step-isolation-and-limits
 MAX_SUMMARY_BYTES = 1024 * 1024  # per step; over it the runner drops the whole summary
 SUMMARY_CUT_NOTE = "\n\n(cut: the job summary is limited to 1 MiB)\n"
@@ -31,8 +33,12 @@ def escape_property(value: str) -> str:
 def format_command(
     command: str, message: str, properties: Mapping[str, object] | None = None
 ) -> str:
+    """``::command props::message``; ANSI escapes and bidi controls in the message and title
+    are shown escaped, line breaks travel as ``%0A`` (an annotation may have several lines).
+    ``file`` stays exact: it must name the file."""
+    message = visible(message, keep="\n\r")
     props = ",".join(
-        f"{key}={escape_property(str(value))}"
+        f"{key}={escape_property(str(value) if key == 'file' else visible(str(value)))}"
         for key, value in (properties or {}).items()
         if value is not None and value != ""
     )

@@ -1,16 +1,17 @@
 """The plan diff as text (like ``migrate --plan``), JSON and Markdown.
 
-Pure. Names, descriptions and SQL come from the user's tree and are treated as hostile in
-Markdown: inline values go into code spans, HTML summaries are escaped, and blocks use a
-fence longer than any backtick run they hold (helpers shared with ``comment``).
+Pure. Names, descriptions and SQL come from the user's tree and are treated as hostile: in
+text a name that is not plain is quoted and free text escaped (``safe``); in Markdown inline
+values go into code spans, HTML summaries are escaped, and blocks use a fence longer than any
+backtick run they hold (helpers shared with ``comment``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from migration_ci.plan.records import Plan, PlanEntry, PlannedOperation, plan_to_json
+from migration_ci.report.formats import dumps
 from migration_ci.report.plan_section import (
     EMPTY,
     GONE_NOTE,
@@ -18,6 +19,7 @@ from migration_ci.report.plan_section import (
     render_plan_section,
     risk_tags,
 )
+from migration_ci.report.safe import log_text, quote
 
 
 def operation_tags(op: PlannedOperation) -> str:
@@ -30,11 +32,12 @@ def operation_tags(op: PlannedOperation) -> str:
 # -- text -------------------------------------------------------------------------------------
 
 def render_text(plan: Plan, *, sql: bool = False) -> str:
-    lines = [f"Planned operations on {plan.vendor}:" if plan.vendor else "Planned operations:"]
+    vendor = log_text(plan.vendor) if plan.vendor else ""
+    lines = [f"Planned operations on {vendor}:" if vendor else "Planned operations:"]
     if plan.gone:
         lines.append(f"WARNING: {gone_warning(len(plan.gone))}:")
     for entry in plan.gone:
-        lines.append(f"- {entry.label}  ({GONE_NOTE})")
+        lines.append(f"- {quote(entry.label)}  ({GONE_NOTE})")
     for entry in plan.new:
         lines.extend(entry_text(entry, sql))
     if not plan.entries:
@@ -43,24 +46,26 @@ def render_text(plan: Plan, *, sql: bool = False) -> str:
 
 
 def entry_text(entry: PlanEntry, sql: bool) -> list[str]:
-    lines = [f"+ {entry.label}"]
+    lines = [f"+ {quote(entry.label)}"]
     for op in entry.operations:
-        lines.append(f"    {op.description}{operation_tags(op)}")
+        lines.append(f"    {log_text(op.description)}{operation_tags(op)}")
         if op.risk:
-            lines.append(f"      {op.risk.reason} Safer: {op.risk.safer}")
+            lines.append(f"      {log_text(op.risk.reason)} Safer: {log_text(op.risk.safer)}")
         if op.risk and op.risk.accepted is not None:
-            lines.append(f"      Accepted: {op.risk.accepted}")
+            lines.append(f"      Accepted: {log_text(op.risk.accepted)}")
     if sql and entry.sql:
-        lines.extend("    | " + line for line in entry.sql.splitlines())
+        lines.extend("    | " + log_text(line) for line in entry.sql.splitlines())
     if sql and entry.sql_error:
-        lines.append(f"    {'Partly not SQL' if entry.sql else 'No SQL'}: {entry.sql_error}")
+        lines.append(
+            f"    {'Partly not SQL' if entry.sql else 'No SQL'}: {log_text(entry.sql_error)}"
+        )
     return lines
 
 
 # -- JSON -------------------------------------------------------------------------------------
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_to_json(plan), indent=2) + "\n"
+    return dumps(plan_to_json(plan))
 
 
 # -- Markdown ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from typing import Any
 from migration_ci.errors import ConfigError, WorkerError
 from migration_ci.project.failures import SETTINGS_HINT, stderr_tail, to_exception
 
+WAIT_SLICE = 0.5  # seconds: how soon a signal taken by another thread is handled
 _MANAGE_PY_SETTINGS = re.compile(
     r"""environ\.setdefault\(\s*["']DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']"""
 )
@@ -169,7 +171,7 @@ class WorkerSession:
             assert self.proc.stdin is not None
             self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
-            line = self.answers.readline()
+            line = self.read_answer()
         except BrokenPipeError:
             line = ""
         except BaseException:
@@ -187,6 +189,14 @@ class WorkerSession:
             raise to_exception(self.project, answer["error"], self.log_text())
         result: dict[str, Any] = answer["result"]
         return result
+
+    def read_answer(self) -> str:
+        """The worker's next answer line, waited for in slices: Python runs signal handlers in
+        the main thread, and the kernel may deliver Ctrl-C or SIGTERM to another thread of this
+        process, which would not interrupt a read blocked here until the worker answers."""
+        while not select.select([self.answers], [], [], WAIT_SLICE)[0]:
+            pass
+        return self.answers.readline()
 
     def log_text(self) -> str:
         self.log.seek(0)
@@ -216,6 +226,8 @@ def worker_environ(project: ProjectSpec) -> dict[str, str]:
     paths = [*project.python_path(), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env.update(
         DJANGO_SETTINGS_MODULE=project.settings,
+        # The worker dies with this process, even by SIGKILL (worker/parent.py).
+        MIGRATION_CI_PARENT_PID=str(os.getpid()),
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONPATH=os.pathsep.join(paths),
         PYTHONUNBUFFERED="1",

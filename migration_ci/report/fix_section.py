@@ -101,6 +101,9 @@ def fix_lines(fixable: Sequence[Mapping[str, Any]], strategy: str) -> list[str]:
     runs = [shlex.join(["migration-ci", "fix", "--no-header", *fix_label_args(extra)])
             for extra in fix_arguments(names)]
     paths = [merge_path(c) for c in fixable]
+    if not all(path.isprintable() for path in paths):
+        # A path with a line break cannot be pasted as one command line: add everything.
+        return [*runs, "git add -A"]
     return [*runs, "git add -- " + " ".join(map(shlex.quote, paths))]
 
 

@@ -1,6 +1,8 @@
 """Render a check result: text for people, JSON for machines, GitHub workflow annotations.
 
-Pure: takes records from ``specs`` and returns strings or plain dicts.
+Pure: takes records from ``specs`` and returns strings or plain dicts. Names come from the
+pull request: text shows a name that is not plain as a quoted literal and escapes free text
+(``safe``); JSON escapes every character that is not ASCII and the runner's ``##[``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 from migration_ci import __version__
 from migration_ci.graph.specs import CheckResult, Conflict, Leaf
+from migration_ci.report.safe import literal, log_lines, log_text, quote, visible
 
 SCHEMA_VERSION = 1
 
@@ -18,7 +21,7 @@ SIDE_LABELS = {"branch": "this branch", "base": "base", "both": "both"}
 
 def side_label(leaf: Leaf, base_ref: str | None) -> str:
     if leaf.side == "base" and base_ref:
-        return base_ref
+        return quote(base_ref)
     return SIDE_LABELS[leaf.side] if base_ref else "working tree"
 
 
@@ -27,8 +30,10 @@ def side_label(leaf: Leaf, base_ref: str | None) -> str:
 
 def headline(conflict: Conflict, base_ref: str | None) -> str:
     """``Conflicting migrations in app 'shop': 0007_a (this branch), 0007_b (main).``"""
-    leaves = ", ".join(f"{leaf.name} ({side_label(leaf, base_ref)})" for leaf in conflict.leaves)
-    return f"Conflicting migrations in app {conflict.app_label!r}: {leaves}."
+    leaves = ", ".join(
+        f"{quote(leaf.name)} ({side_label(leaf, base_ref)})" for leaf in conflict.leaves
+    )
+    return f"Conflicting migrations in app {literal(conflict.app_label)}: {leaves}."
 
 
 def render_text(
@@ -36,9 +41,11 @@ def render_text(
 ) -> str:
     """The report for people; ``fix_command`` None (from ``fix`` itself) leaves out the hints,
     ``verbose`` adds what was skipped."""
-    lines: list[str] = [f"warning: {w}" for w in result.warnings]
+    fix_command = log_text(fix_command) if fix_command is not None else None
+    lines: list[str] = [f"warning: {log_text(w)}" for w in result.warnings]
     if verbose:
-        lines.extend(f"skipped: {item.path}: {item.reason}" for item in result.skipped)
+        lines.extend(f"skipped: {quote(item.path)}: {log_text(item.reason)}"
+                     for item in result.skipped)
     for conflict in result.conflicts:
         lines.extend(_conflict_text(conflict, result.base_ref, fix_command))
         lines.append("")
@@ -51,32 +58,32 @@ def _conflict_text(
 ) -> list[str]:
     lines = [headline(conflict, base_ref)]
     for leaf in conflict.leaves:
-        lines.append(f"  {leaf.path}  ({side_label(leaf, base_ref)})")
+        lines.append(f"  {quote(leaf.path)}  ({side_label(leaf, base_ref)})")
     if conflict.common_ancestor:
-        lines.append(f"  Common ancestor: {conflict.common_ancestor}")
+        lines.append(f"  Common ancestor: {quote(conflict.common_ancestor)}")
     for branch in conflict.branches:
-        lines.append(f"  Branch {branch.leaf}")
-        lines.extend(f"    {op.description}" for op in branch.operations)
+        lines.append(f"  Branch {quote(branch.leaf)}")
+        lines.extend(f"    {log_text(op.description)}" for op in branch.operations)
     for overlap in conflict.overlaps:
         lines.append(f"  warning: {overlap_text(overlap.model, overlap.field, overlap.leaves)}")
     if conflict.merge_error:
-        lines.append(f"  Cannot merge: {conflict.merge_error}")
+        lines.append(f"  Cannot merge: {log_text(conflict.merge_error)}")
     elif conflict.merge_name and fix_command:
-        lines.append(
-            f"  Fix: {fix_command} (writes {conflict.migrations_dir}/{conflict.merge_name}.py)"
-        )
+        path = quote(f"{conflict.migrations_dir}/{conflict.merge_name}.py")
+        lines.append(f"  Fix: {fix_command} (writes {path})")
     return lines
 
 
 def overlap_text(model: str, field: str | None, leaves: tuple[str, ...]) -> str:
-    what = f"field {model}.{field}" if field else f"model {model}"
+    what = f"field {quote(f'{model}.{field}')}" if field else f"model {quote(model)}"
     return (
-        f"both {' and '.join(leaves)} change {what}: a merge migration resolves the graph, "
-        "not that clash. Check the combined schema by hand."
+        f"both {' and '.join(map(quote, leaves))} change {what}: a merge migration resolves the "
+        "graph, not that clash. Check the combined schema by hand."
     )
 
 
 def summary_line(result: CheckResult, fix_command: str | None = "migration-ci fix") -> str:
+    fix_command = log_text(fix_command) if fix_command is not None else None
     if not result.conflicts:
         count = len(result.leaves)
         return (
@@ -87,11 +94,11 @@ def summary_line(result: CheckResult, fix_command: str | None = "migration-ci fi
     apps = f"{n} app{'s' * (n != 1)} with conflicting migrations."
     if fix_command is None:
         return apps
-    unfixable = [c.app_label for c in result.conflicts if c.merge_error]
+    unfixable = [quote(c.app_label) for c in result.conflicts if c.merge_error]
     if len(unfixable) == n:
         return f"{apps} Django cannot merge them: resolve by hand as described above."
     if unfixable:
-        fixable = [c.app_label for c in result.conflicts if not c.merge_error]
+        fixable = [quote(c.app_label) for c in result.conflicts if not c.merge_error]
         return (
             f"{apps} Run: {fix_command} (fixes {', '.join(fixable)}); resolve "
             f"{', '.join(unfixable)} by hand as described above."
@@ -152,8 +159,14 @@ def to_document(result: CheckResult) -> dict[str, Any]:
     }
 
 
+def dumps(document: object) -> str:
+    """JSON that is safe in a log: ``json`` escapes controls and every non-ASCII character
+    (bidi included); ``[`` after ``##`` is written ``\\u005b``, the same string to a parser."""
+    return json.dumps(document, indent=2).replace("##[", "##\\u005b") + "\n"
+
+
 def render_json(result: CheckResult) -> str:
-    return json.dumps(to_document(result), indent=2, sort_keys=False) + "\n"
+    return dumps(to_document(result))
 
 
 # -- GitHub workflow commands ----------------------------------------------------------
@@ -177,10 +190,11 @@ def annotation(
     if title:
         props.append(f"title={escape_property(title)}")
     joined = (" " + ",".join(props)) if props else ""
-    return f"::{level}{joined}::{escape_data(message)}"
+    return f"::{level}{joined}::{escape_data(visible(message, keep=chr(10) + chr(13)))}"
 
 
 def render_github(result: CheckResult, *, fix_command: str = "migration-ci fix") -> str:
+    fix_command = log_text(fix_command)
     lines = [annotation("warning", w) for w in result.warnings]
     for conflict in result.conflicts:
         message = f"{headline(conflict, result.base_ref)} Run: {fix_command}"
@@ -200,28 +214,29 @@ def render_verify_text(verify: dict[str, Any]) -> str:
     db = verify["database"]
     migrations = verify["migrations"]
     lines = [
-        f"Ran on a throwaway {db['vendor']} {db['version']} database in "
+        f"Ran on a throwaway {log_text(db['vendor'])} {log_text(db['version'])} database in "
         f"{verify['seconds']:.2f} s: {len(migrations)} migration"
         f"{'s' * (len(migrations) != 1)} applied."
     ]
     snapshot = verify.get("snapshot")
     if snapshot:
-        lines.append(f"Base state: {snapshot.get('note', '')}".rstrip())
-    lines.extend(f"  {p['name']}: {p['seconds']:.2f} s" for p in verify.get("phases", ()))
+        lines.append(f"Base state: {log_text(snapshot.get('note', ''))}".rstrip())
+    lines.extend(f"  {quote(p['name'])}: {p['seconds']:.2f} s" for p in verify.get("phases", ()))
     slowest = sorted(migrations, key=lambda m: -m["seconds"])[:3]
     if slowest:
         lines.append(
             "  slowest: "
-            + ", ".join(f"{m['app_label']}.{m['name']} {m['seconds']:.2f} s" for m in slowest)
+            + ", ".join(f"{_node(m)} {m['seconds']:.2f} s" for m in slowest)
         )
     lines.extend(
-        f"IRREVERSIBLE: {i['app_label']}.{i['name']}: {i['operation']}"
+        f"IRREVERSIBLE: {_node(i)}: {log_text(i['operation'])}"
         for i in verify.get("irreversible", ())
     )
     if verify.get("missing_changes"):
         lines.append("Models have changes that no migration holds (run makemigrations):")
         lines.extend(
-            f"  {m['app_label']}: {m['description']}" for m in verify["missing_changes"]
+            f"  {quote(m['app_label'])}: {log_text(m['description'])}"
+            for m in verify["missing_changes"]
         )
     failure = verify.get("failure")
     if failure:
@@ -230,16 +245,26 @@ def render_verify_text(verify: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _node(item: dict[str, Any]) -> str:
+    """``app.name`` of a migration, quoted when not plain."""
+    return quote(f"{item['app_label']}.{item['name']}")
+
+
 def _failure_lines(failure: dict[str, Any]) -> list[str]:
     where = (
-        f"{failure['app_label']}.{failure['name']} ({failure['path']})"
+        f"{_node(failure)} ({quote(str(failure['path']))})"
         if failure.get("name")
         else "the migration run"
     )
-    lines = [f"Migration {where} failed going {failure['direction']}:"]
+    lines = [f"Migration {where} failed going {log_text(str(failure['direction']))}:"]
     if failure.get("operation"):
-        lines.append(f"  operation: {failure['operation']}")
-    lines.append(f"  error: {failure['error']}")
+        lines.append(f"  operation: {log_text(failure['operation'])}")
+    lines.append(_indented("  error: ", failure["error"]))
     if failure.get("sql"):
-        lines.append(f"  SQL: {failure['sql']}")
+        lines.append(_indented("  SQL: ", failure["sql"]))
     return lines
+
+
+def _indented(label: str, text: str) -> str:
+    """``label`` then the lines of ``text``, each made safe, the later ones indented."""
+    return label + log_lines(str(text).rstrip("\n")).replace("\n", "\n" + " " * len(label))

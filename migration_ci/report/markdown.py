@@ -2,7 +2,8 @@
 
 Pure. The report may come from an untrusted run, so every value is treated as hostile: inline
 values go into code spans (no Markdown, HTML or @mentions render there), values inside HTML are
-escaped, blocks use a fence longer than any backtick run they hold, our own sentences are prose
+escaped, blocks use a fence longer than any backtick run they hold, control, ANSI and bidi
+characters are shown escaped (``safe.visible``), our own sentences are prose
 only while they hold nothing Markdown or HTML would act on, and a document of the wrong shape
 reads as empty values instead of failing.
 """
@@ -13,6 +14,8 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from migration_ci.report.safe import visible
 
 _BACKTICKS = re.compile(r"`+")
 # What could turn prose into markup: HTML, entities, links and images, @mentions, #references,
@@ -39,7 +42,7 @@ def as_text(value: object) -> str:
 # -- escaping ---------------------------------------------------------------------------------
 
 def one_line(value: object, limit: int = 300) -> str:
-    flat = " ".join(as_text(value).split())
+    flat = visible(" ".join(as_text(value).split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -64,7 +67,8 @@ def html_code(value: object, limit: int = 200) -> str:
 
 
 def fenced(body: str, language: str = "") -> str:
-    """A fenced block the body cannot close early."""
+    """A fenced block the body cannot close early, its invisible characters escaped."""
+    body = visible(body, keep="\n\t")
     fence = "`" * max(3, _longest_backtick_run(body) + 1)
     return f"{fence}{language}\n{body.rstrip()}\n{fence}"
 

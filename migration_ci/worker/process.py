@@ -24,6 +24,7 @@ from typing import Any
 from migration_ci.cachedir import cache_dir
 from migration_ci.worker.bytecode import CodeCache
 from migration_ci.worker.bytecode import install as install_code_cache
+from migration_ci.worker.parent import PARENT_VARIABLE, die_with_parent
 
 COMMANDS: dict[str, str] = {
     "databases": "migration_ci.worker.process:list_databases",
@@ -53,6 +54,8 @@ class StageError(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if os.environ.get(PARENT_VARIABLE):
+        die_with_parent(int(os.environ[PARENT_VARIABLE]))
     requests = sys.stdin
     sys.stdin = open(os.devnull)  # noqa: SIM115 - the project's code must not read requests
     code_cache = CodeCache(cache_dir())
