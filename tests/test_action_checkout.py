@@ -95,7 +95,7 @@ def test_the_install_command_runs_first_and_a_failing_report_is_named(
         "migration-ci report failed (exit 2): migration-ci: something broke")
     assert (checkout.workspace / "installed").is_file()
     assert tool.asked == [["report", "--format", "json", "--root", str(checkout.workspace),
-                           "--working-directory", ".", "--no-verify", "--no-cache"]]
+                           "--working-directory", ".", "--no-plan", "--no-verify", "--no-cache"]]
 
 
 def test_a_failing_fix_is_named(checkout: Checkout) -> None:

@@ -265,9 +265,10 @@ def test_the_summary_holds_what_the_comment_cannot() -> None:
 
 
 def test_defaults_of_the_renderers() -> None:
-    """No base given: the commands fetch main; no strategy: merge."""
+    """No base given: the commands fetch the report's own base branch; no strategy: merge."""
     body = comment.render_report(full_report())
-    assert "git fetch origin -- main\ngit merge origin/main\nmigration-ci fix\n" in body
+    assert ("git fetch origin -- develop\ngit merge --no-edit -- origin/develop\n"
+            "migration-ci fix --no-header\n") in body
     assert comment.render_summary(full_report()) == body
 
 

@@ -134,8 +134,8 @@ LAUGHS = (
         pytest.param(
             "? " + "y" * 10_000 + "\n: 1\n",
             ".migration-ci.yml: unknown key '" + "y" * 58 + "…. Known keys: app-labels, "
-            "auth-user-model, base, database-url, exclude, paths, project-dir, settings, "
-            "strategy.",
+            "auth-user-model, base, database-url, exclude, fail-on, paths, project-dir, "
+            "risk-ignore, risk-levels, settings, strategy.",
             id="long unknown key",
         ),
         pytest.param(

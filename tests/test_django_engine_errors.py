@@ -63,8 +63,8 @@ def syntax_message() -> str:
         pytest.param(
             {"0002_x": migration_file("[('shop', '0003_y')]"),
              "0003_y": migration_file("[('shop', '0002_x')]")},
-            "Circular dependency between migrations: shop.0003_y, shop.0002_x. Remove the "
-            "dependency (or run_before) that closes the loop.",
+            "shop/migrations/0002_x.py: circular dependency between migrations: shop.0002_x, "
+            "shop.0003_y. Remove the dependency (or run_before) that closes the loop.",
             id="cycle",
         ),
         pytest.param(

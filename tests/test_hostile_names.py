@@ -79,6 +79,24 @@ def check(repo: GitRepo, monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[i
     return code, out.getvalue()
 
 
+def unwritable(merge: str) -> str:
+    """Why fix will not write a merge migration named after leaves that are not printable."""
+    return (f"The merge migration Django would write in app 'shop' is named {merge!r}, after the "
+            "leaves, and holds a character that is not printable (or a '/'), so migration-ci "
+            "fix will not write it. Rename the leaf migrations, then run migration-ci fix.")
+
+
+def fix_lines(name: str, merge: str) -> str:
+    """The end of the text report: the fix, or, for a name fix will not write, the reason."""
+    if not name.isprintable():
+        return (f"  Cannot merge: {log_text(unwritable(merge))}\n\n1 app with conflicting "
+                "migrations. No merge migration can be written: resolve by hand as described "
+                "above.\n")
+    return (f"  Fix: git merge main && migration-ci fix (writes "
+            f"{quote(f'shop/migrations/{merge}.py')})\n\n1 app with conflicting migrations. "
+            "Run: git merge main && migration-ci fix\n")
+
+
 @pytest.mark.parametrize(("name", "shown"), HOSTILE)
 def test_text_quotes_the_name_on_one_line(
     repo: GitRepo, monkeypatch: pytest.MonkeyPatch, name: str, shown: str
@@ -95,8 +113,7 @@ def test_text_quotes_the_name_on_one_line(
         "  Common ancestor: 0001_initial\n",
         *(f"  Branch {s}\n" + (r"    + Add field sku to product\n::add-mask::m" + "\n"
                                if n == name else "") for n, s, _ in leaves),
-        f"  Fix: git merge main && migration-ci fix (writes {quote(f'shop/migrations/{merge}.py')})"
-        "\n\n1 app with conflicting migrations. Run: git merge main && migration-ci fix\n",
+        fix_lines(name, merge),
     ])
     assert runner_commands(out) == []
     assert invisible(out) == []
@@ -128,7 +145,10 @@ def test_github_annotations_are_the_only_commands(
     leaves = sorted([(name, shown, "this branch"), ("0002_plain", "0002_plain", "main")])
     headline = ("Conflicting migrations in app 'shop': "
                 + ", ".join(f"{s} ({side})" for _, s, side in leaves) + ".")
-    message = f"{headline} Run: git merge main && migration-ci fix".replace("%", "%25")
+    merge = "0003_merge_" + "_".join(sorted([name, "0002_plain"]))
+    advice = (f"Cannot merge: {unwritable(merge)}" if not name.isprintable()
+              else "Run: git merge main && migration-ci fix")
+    message = f"{headline} {advice}".replace("%", "%25")
     commands = runner_commands(out)
     assert len(commands) == 2
     for command, (leaf, _, _) in zip(commands, leaves, strict=True):
@@ -136,9 +156,7 @@ def test_github_annotations_are_the_only_commands(
         assert data == message
         assert props == (f"file={property_escape(f'shop/migrations/{leaf}.py')},line=1,"
                          "title=Conflicting migrations")
-    assert out.splitlines()[-1] == (
-        "1 app with conflicting migrations. Run: git merge main && migration-ci fix"
-    )
+    assert out.splitlines()[-1] == fix_lines(name, merge).splitlines()[-1]
 
 
 def property_escape(value: str) -> str:
@@ -175,7 +193,9 @@ def hostile_report(name: str) -> dict[str, Any]:
         "plan": {"vendor": name, "entries": [{
             "app_label": name, "name": name, "status": "new", "path": name, "sql": name,
             "operations": [{"description": name, "irreversible": True,
-                            "risk": {"level": "high", "reason": name, "safer": name}}],
+                            # Reasons are the rule table's own sentences, shown as prose.
+                            "risk": {"level": "high", "rule": name,
+                                     "reason": "Drops a column.", "safer": "Keep it."}}],
         }]},
     }
 
@@ -252,7 +272,7 @@ def test_plan_text_quotes_names_and_escapes_sql(name: str, shown: str) -> None:
         "may already be applied in production:\n"
         "- shop.0001_gone  (on base, missing here: may already be applied in production)\n"
         f"+ {quote(f'shop.{name}')}\n"
-        f"    {log_text(f'Remove field {name}')}  [HIGH risk] [IRREVERSIBLE]\n"
+        f"    {log_text(f'Remove field {name}')}  [HIGH risk: drop-column] [IRREVERSIBLE]\n"
         "      Drops a column. Safer: Keep it.\n"
         "    | BEGIN;\n"
         + "".join(f"    | {log_text(line)}\n" for line in f"-- {name}".splitlines())

@@ -62,8 +62,8 @@ def test_github_format_cannot_inject_a_workflow_command() -> None:
         ),
         pytest.param(
             (conflict(error="no common ancestor"),),
-            "1 app with conflicting migrations. Django cannot merge them: resolve by hand as "
-            "described above.",
+            "1 app with conflicting migrations. No merge migration can be written: resolve by "
+            "hand as described above.",
             id="unfixable",
         ),
     ],

@@ -12,6 +12,10 @@ from migration_ci.plan.risk import FieldFacts, OperationFacts, find_matching_rul
 
 EXISTING = {"table_exists": True, "model": "product", "field": "name"}
 PG = {"vendor": "postgresql"}
+# What Django's PostgreSQL schema editor runs for a new nullable integer column, with an index.
+ADD_COLUMN = 'ALTER TABLE "shop_product" ADD COLUMN "code" integer NULL;'
+CREATE_INDEX = 'CREATE INDEX "shop_product_code_1a2b3c4d" ON "shop_product" ("code");'
+ADD_UNIQUE = 'ALTER TABLE "shop_product" ADD CONSTRAINT "shop_product_code_uniq" UNIQUE ("code");'
 
 
 @pytest.mark.parametrize(
@@ -23,7 +27,8 @@ PG = {"vendor": "postgresql"}
             [], id="unique together, field facts do not count",
         ),
         pytest.param(
-            OperationFacts("AddField", after=FieldFacts(null=True, unique=True), **EXISTING),
+            OperationFacts("AddField", after=FieldFacts(null=True, unique=True, db_type="integer"),
+                           **EXISTING),
             ["new-nullable-field"], id="a new unique field is not a unique constraint added",
         ),
         pytest.param(
@@ -39,13 +44,15 @@ PG = {"vendor": "postgresql"}
             ["remove-field"], id="postgres: only added or altered fields build an index",
         ),
         pytest.param(
-            OperationFacts("AddField", after=FieldFacts(null=True), **EXISTING, **PG),
+            OperationFacts("AddField", after=FieldFacts(null=True, db_type="integer"),
+                           statements=(ADD_COLUMN,), **EXISTING, **PG),
             ["new-nullable-field"], id="postgres: a new field without an index",
         ),
         pytest.param(
-            OperationFacts("AddField", after=FieldFacts(null=True, db_index=True), **EXISTING,
-                           **PG),
-            ["postgres-index-not-concurrent", "new-nullable-field"],
+            OperationFacts("AddField",
+                           after=FieldFacts(null=True, db_index=True, db_type="integer"),
+                           statements=(ADD_COLUMN, CREATE_INDEX), **EXISTING, **PG),
+            ["add-indexed-field", "new-nullable-field"],
             id="postgres: a new indexed field",
         ),
         pytest.param(
@@ -73,8 +80,9 @@ def test_every_rule_that_applies(facts: OperationFacts, rules: list[str]) -> Non
 )
 def test_unique_together_read_from_the_plan(after: list[list[str]], rules: list[str]) -> None:
     """Facts as the worker sends them (JSON lists), built inside the test."""
-    facts = OperationFacts.from_dict({
-        "kind": "AlterUniqueTogether", "table_exists": True,
-        "unique_together_before": [["name", "sku"]], "unique_together_after": after,
+    facts = OperationFacts.from_dict({  # the SQL is there either way: the sets decide
+        "kind": "AlterUniqueTogether", "table_exists": True, "vendor": "postgresql",
+        "statements": [ADD_UNIQUE], "unique_together_before": [["name", "sku"]],
+        "unique_together_after": after,
     })
     assert find_matching_rules(facts) == rules

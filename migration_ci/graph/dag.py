@@ -183,18 +183,9 @@ class Graph:
         try:
             self._graph.ensure_not_cyclic()
         except CircularDependencyError as exc:
-            # Django finds the loop from a set's pop() order; start it at its smallest node
-            # so the message is the same on every run.
-            nodes = str(exc).split(", ")
-            start = nodes.index(min(nodes))
-            cycle = ", ".join(nodes[start:] + nodes[:start])
-            first = nodes[start].split(".", 1)
-            where = self.path((first[0], first[-1]))
-            raise GraphError(
-                f"{where + ': ' if where else ''}circular dependency between migrations: "
-                f"{cycle}.",
-                "Remove the dependency (or run_before) that closes the loop.",
-            ) from None
+            nodes = from_smallest(str(exc).split(", "))
+            first = nodes[0].split(".", 1)
+            raise cycle_error(nodes, self.path((first[0], first[-1]))) from None
 
     def _missing_node_error(self, node: Any) -> GraphError:
         origin: Key = node.origin
@@ -230,3 +221,19 @@ class Graph:
     def ancestry(self, key: Key) -> list[Key]:
         """The same-app part of ``forwards_plan``, as ``makemigrations --merge`` computes it."""
         return [node for node in self._graph.forwards_plan(key) if node[0] == key[0]]
+
+
+def from_smallest(cycle: list[str]) -> list[str]:
+    """The loop Django reports (``app.name`` nodes), started at its smallest node: Django finds
+    it from a set's pop() order, so this gives the same message on every run."""
+    start = cycle.index(min(cycle))
+    return cycle[start:] + cycle[:start]
+
+
+def cycle_error(cycle: list[str], where: str) -> GraphError:
+    """The one message both engines give for a loop, ``where`` the first node's file."""
+    return GraphError(
+        f"{where + ': ' if where else ''}circular dependency between migrations: "
+        f"{', '.join(cycle)}.",
+        "Remove the dependency (or run_before) that closes the loop.",
+    )

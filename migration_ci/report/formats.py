@@ -96,7 +96,7 @@ def summary_line(result: CheckResult, fix_command: str | None = "migration-ci fi
         return apps
     unfixable = [quote(c.app_label) for c in result.conflicts if c.merge_error]
     if len(unfixable) == n:
-        return f"{apps} Django cannot merge them: resolve by hand as described above."
+        return f"{apps} No merge migration can be written: resolve by hand as described above."
     if unfixable:
         fixable = [quote(c.app_label) for c in result.conflicts if not c.merge_error]
         return (
@@ -197,7 +197,10 @@ def render_github(result: CheckResult, *, fix_command: str = "migration-ci fix")
     fix_command = log_text(fix_command)
     lines = [annotation("warning", w) for w in result.warnings]
     for conflict in result.conflicts:
-        message = f"{headline(conflict, result.base_ref)} Run: {fix_command}"
+        # An unmergeable conflict gets the reason, not a command that would refuse it.
+        advice = f"Cannot merge: {conflict.merge_error}" if conflict.merge_error else \
+            f"Run: {fix_command}"
+        message = f"{headline(conflict, result.base_ref)} {advice}"
         for leaf in conflict.leaves:
             lines.append(
                 annotation("error", message, file=leaf.path, title="Conflicting migrations")

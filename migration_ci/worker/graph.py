@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from migration_ci.errors import GraphError, MigrationFileError
-from migration_ci.graph.dag import Graph
+from migration_ci.graph.dag import Graph, cycle_error, from_smallest
 from migration_ci.graph.keys import is_key
 from migration_ci.graph.specs import Key, MigrationSpec, OperationSpec, spec_to_json
 from migration_ci.worker.checks import (
@@ -70,10 +70,8 @@ def load_graph(project_dir: Path) -> tuple[Graph, dict[Key, MigrationSpec]]:
             "Fix the dependency or restore the file.",
         ) from None
     except CircularDependencyError as exc:
-        raise GraphError(
-            f"Circular dependency between migrations: {exc}.",
-            "Remove the dependency (or run_before) that closes the loop.",
-        ) from None
+        cycle = from_smallest(str(exc).split(", "))
+        raise cycle_error(cycle, _migration_file(cycle[0], project_dir)) from None
     except BadMigrationError as exc:
         where = _bad_migration_file(str(exc), project_dir)
         raise MigrationFileError(
@@ -109,6 +107,15 @@ def _squash_loop_error(message: str, disk: Mapping[Key, Any], project_dir: Path)
         f"that starts at {key[0]}.{key[1]}.",
         "Remove one of them from the other's replaces.",
     )
+
+
+def _migration_file(node: str, project_dir: Path) -> str:
+    """The file of migration ``app.name`` (imported by the loader), "" when unknown."""
+    from django.db.migrations.loader import MigrationLoader
+
+    app_label, _, name = node.partition(".")
+    module_name, _ = MigrationLoader.migrations_module(app_label)
+    return module_file(f"{module_name}.{name}", project_dir) if module_name else ""
 
 
 def _bad_migration_file(message: str, project_dir: Path) -> str:
