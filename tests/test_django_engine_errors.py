@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from migration_ci.cli.main import main
+from migration_ci.graph.parse import parse_migration
 from migration_ci.worker.graph import formatted_description, operation_spec
 from tests.support.djangoproj import CREATE_PRODUCT, PRODUCT_MODELS, DjangoProject
 
@@ -149,3 +150,31 @@ def test_before_django_5_1_the_symbol_comes_from_the_operations_table() -> None:
     assert formatted_description(Unknown()) == "? Do something"
     spec = operation_spec(AddField())
     assert (spec.kind, spec.model, spec.field) == ("AddField", "product", "sku")
+
+
+@pytest.mark.parametrize(
+    ("operation", "model", "field"),
+    [
+        pytest.param("migrations.RenameModel('Product', 'Item')", "product", None,
+                     id="RenameModel: the old model"),
+        pytest.param("migrations.RenameField('Product', 'sku', 'code')", "product", "sku",
+                     id="RenameField: the old field"),
+        pytest.param("migrations.AddIndex('Product', models.Index(fields=['sku'], name='i'))",
+                     "product", None, id="AddIndex: a model, no field"),
+        pytest.param("migrations.RemoveConstraint('Product', 'c')", "product", None,
+                     id="RemoveConstraint: a model, no field"),
+    ],
+)
+def test_the_loaded_operation_names_what_the_static_engine_names(
+    operation: str, model: str, field: str | None
+) -> None:
+    """Both engines say which model and field an operation touches (for overlap warnings)."""
+    from django.db import migrations, models
+
+    loaded = operation_spec(eval(operation, {"migrations": migrations, "models": models}))
+    source = ("from django.db import migrations, models\n\n\n"
+              "class Migration(migrations.Migration):\n"
+              f"    operations = [{operation}]\n")
+    [static] = parse_migration(source.encode(), path="x.py", app_label="shop",
+                               name="0002_x").operations
+    assert (loaded.model, loaded.field) == (static.model, static.field) == (model, field)

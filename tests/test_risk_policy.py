@@ -177,3 +177,24 @@ def test_bad_risk_config_names_the_key_value_and_fix(
     with pytest.raises(ConfigError) as excinfo:
         load_config(write(tmp_path, text))
     assert str(excinfo.value) == message
+
+
+@pytest.mark.parametrize(
+    ("source", "lines"),
+    [
+        pytest.param("class Migration:\n    operations: list = [\n        a(),\n"
+                     "        b(),\n    ]\n", [3, 4], id="annotated"),
+        pytest.param("class Migration:\n    operations = (a(),)\n", [2], id="a tuple"),
+        pytest.param("class Migration:\n    operations = build()\n", [], id="built in code"),
+        pytest.param("class Migration:\n    dependencies = []\n", [], id="no operations"),
+        pytest.param("class Migration(:\n", [], id="does not parse"),
+    ],
+)
+def test_operation_lines_where_the_list_is_spelled_out(source: str, lines: list[int]) -> None:
+    assert find_operation_lines(source) == lines
+
+
+def test_marked_comments_of_a_file_that_ends_mid_token() -> None:
+    """Django imported the file, so it parses; a truncated one keeps what was read."""
+    source = "# migration-ci: ignore[add-index] why\nx = '''never closed\n"
+    assert find_marked_comments(source) == [(1, "# migration-ci: ignore[add-index] why")]
