@@ -35,6 +35,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENTS = ROOT / "scripts" / "mutation-equivalents.yml"
 THRESHOLD = 0.90
+COMMENT_TESTS = ["tests/test_comment.py", "tests/test_comment_whole.py",
+                 "tests/test_hostile_names.py"]
 MODULES = {  # name: (the module, the test files that exercise it)
     "scan": ("migration_ci/graph/scan.py", ["tests/test_scan.py", "tests/test_sources.py"]),
     "dag": ("migration_ci/graph/dag.py", ["tests/test_graph.py", "tests/test_core_edges.py"]),
@@ -43,9 +45,11 @@ MODULES = {  # name: (the module, the test files that exercise it)
     "rebase": ("migration_ci/fix/rebase.py", ["tests/test_rebase.py"]),
     "risk": ("migration_ci/plan/risk.py",
              ["tests/test_risk.py", "tests/test_risk_boundaries.py", "tests/test_plan.py"]),
-    "comment": ("migration_ci/report/comment.py",
-                ["tests/test_comment.py", "tests/test_comment_whole.py",
-                 "tests/test_hostile_names.py"]),
+    "conditions": ("migration_ci/plan/conditions.py",
+                   ["tests/test_risk.py", "tests/test_risk_boundaries.py"]),
+    "comment": ("migration_ci/report/comment.py", COMMENT_TESTS),
+    "plan_section": ("migration_ci/report/plan_section.py", [*COMMENT_TESTS, "tests/test_plan.py"]),
+    "fix_section": ("migration_ci/report/fix_section.py", COMMENT_TESTS),
 }
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 SURVIVED = {"survived", "no tests"}
