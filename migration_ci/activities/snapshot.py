@@ -37,11 +37,11 @@ from migration_ci.activities.snapshot_build import (
     build_from_zero,
     build_on_link,
     phase,
+    restore,
 )
 from migration_ci.activities.snapshot_link import BaseParts, find_links
-from migration_ci.databases.snapshots import SnapshotStore, SnapshotUnusable
-from migration_ci.databases.throwaway import ThrowawayDatabase, reset_database, restore_database
-from migration_ci.errors import DatabaseError
+from migration_ci.databases.snapshots import SnapshotStore
+from migration_ci.databases.throwaway import ThrowawayDatabase
 from migration_ci.project.session import WorkerDatabase, WorkerSession
 from migration_ci.repository import git
 from migration_ci.repository.trees import blob_id
@@ -148,25 +148,11 @@ def prepare_base_state(
                       [phase("snapshot_key", started)])
     if full:
         return build_from_zero(build, "--full: the cache was not read")
-    note = restore_snapshot(build)
+    note = restore(build, build.key, f"snapshot {build.key}")
     if note is None:
         store.touch(build.key)
         return build.step(SnapshotOutcome(True, build.key, "restored from cache"))
     return build_on_earlier(build, note)
-
-
-def restore_snapshot(build: BaseBuild) -> str | None:
-    """Restore the snapshot of the base's key; else why not (``db`` left empty)."""
-    restored = time.perf_counter()
-    try:
-        restore_database(build.db, build.store.load(build.key, build.db.info))
-    except SnapshotUnusable as exc:
-        return exc.message
-    except DatabaseError as exc:
-        reset_database(build.db, build.run_id)
-        return f"snapshot {build.key} could not be restored: {exc.message}"
-    build.phases.append(phase("restore_base", restored))
-    return None
 
 
 def build_on_earlier(build: BaseBuild, note: str) -> BaseStep:

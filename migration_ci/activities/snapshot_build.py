@@ -93,15 +93,9 @@ def build_on_link(build: BaseBuild, link: Link, note: str) -> BaseStep | str:
     reason = answer["reason"] or find_code_change(link.parts.imported, answer["imported"])
     if reason is not None:
         return f"{link.describe()} cannot be built on: {reason}"
-    restored = time.perf_counter()
-    try:
-        restore_database(build.db, build.store.load(link.key, build.db.info))
-    except SnapshotUnusable as exc:
-        return exc.message
-    except DatabaseError as exc:
-        reset_database(build.db, build.run_id)
-        return f"{link.describe()} could not be restored: {exc.message}"
-    build.phases.append(phase("restore_base", restored))
+    unusable = restore(build, link.key, link.describe())
+    if unusable is not None:
+        return unusable
     built = run_build_base(build, expect_applied=link.applied)
     if built["unexpected"] is not None:
         reset_database(build.db, build.run_id)
@@ -110,6 +104,21 @@ def build_on_link(build: BaseBuild, link: Link, note: str) -> BaseStep | str:
     how = f"built on {link.describe()}: applied {count} migration{'s' * (count != 1)}"
     chained = {"key": link.key, "base": link.base, "applied": count}
     return finish(build, built, note, how, chained)
+
+
+def restore(build: BaseBuild, key: str, name: str) -> str | None:
+    """Restore the snapshot ``key`` (called ``name`` in notes) into the empty database; else
+    why not, the database left empty."""
+    restored = time.perf_counter()
+    try:
+        restore_database(build.db, build.store.load(key, build.db.info))
+    except SnapshotUnusable as exc:
+        return exc.message
+    except DatabaseError as exc:
+        reset_database(build.db, build.run_id)
+        return f"{name} could not be restored: {exc.message}"
+    build.phases.append(phase("restore_base", restored))
+    return None
 
 
 def run_build_base(build: BaseBuild, expect_applied: Sequence[str] | None) -> dict[str, Any]:
