@@ -12,6 +12,7 @@ Anything else, and any name bound by something other than a plain assignment (an
 from __future__ import annotations
 
 import ast
+import sys
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from functools import cached_property
@@ -233,6 +234,8 @@ def source_text(node: ast.AST, limit: int = 60) -> str:
     """The first line of ``node``'s source, cut to ``limit`` characters, for messages."""
     try:
         text = ast.unparse(node).split("\n", 1)[0]
+        if sys.version_info < (3, 11):  # 3.10 writes an argument-less lambda as "lambda : x"
+            text = text.replace("lambda :", "lambda:")
     except RecursionError:  # unparse recurses too: a + b + ... of thousands of terms
         text = "an expression nested too deeply to read"
     return text if len(text) <= limit else text[: limit - 3] + "..."
