@@ -400,3 +400,66 @@ def test_the_summary_limit_counts_utf8_bytes() -> None:
     assert len(summary) < comment.MAX_SUMMARY_BYTES
     assert len(summary.encode("utf-8")) <= comment.MAX_SUMMARY_BYTES
     assert "shortened (SQL left out)" in summary
+
+
+def _shop_conflict(**changes: Any) -> dict[str, Any]:
+    conflict = sample_report.conflicted()["check"]["conflicts"][0]
+    conflict.update(changes)
+    return conflict
+
+
+@pytest.mark.parametrize(
+    ("conflict", "base", "hint"),
+    [
+        pytest.param(_shop_conflict(), {"ref": "main", "sha": "a" * 40},
+                     "Fix on the pull request's branch: git merge origin/main && migration-ci fix",
+                     id="a leaf of the base: merge it first"),
+        pytest.param(_shop_conflict(leaves=[{"name": "0007_a", "side": "branch"},
+                                            {"name": "0007_b", "side": "branch"}]),
+                     {"ref": "main"}, "Fix on the pull request's branch: migration-ci fix",
+                     id="both leaves on the branch"),
+        pytest.param(_shop_conflict(), {"ref": "HEAD", "sha": "a" * 40},
+                     f"Fix on the pull request's branch: git merge {'a' * 40} && migration-ci fix",
+                     id="no base branch: its commit"),
+        pytest.param(_shop_conflict(), {"sha": "b" * 40},
+                     f"Fix on the pull request's branch: git merge {'b' * 40} && migration-ci fix",
+                     id="no ref at all"),
+        pytest.param(_shop_conflict(), {"ref": "release 2; rm -rf"},
+                     "Fix on the pull request's branch: git merge 'origin/release 2; rm -rf' && "
+                     "migration-ci fix", id="a ref that needs quoting"),
+        pytest.param(_shop_conflict(merge_name="0008_merge_20240101_1200"), {"ref": "main"},
+                     "Fix on the pull request's branch: git merge origin/main && migration-ci fix "
+                     "shop --name merge_20240101_1200", id="a timestamped name"),
+        pytest.param(_shop_conflict(merge_name="0008_merge_20240101_1200", app_label="-x"),
+                     {"ref": "main"},
+                     "Fix on the pull request's branch: git merge origin/main && migration-ci fix "
+                     "--name merge_20240101_1200 -- -x", id="an app label like an option"),
+        pytest.param(_shop_conflict(merge_name=None), {"ref": "main"},
+                     "Resolve it by hand: Django cannot merge these leaves.", id="no merge"),
+        pytest.param(_shop_conflict(merge_error="two leaves of one migration"), {"ref": "main"},
+                     "Resolve it by hand: Django cannot merge these leaves.",
+                     id="the merge cannot be written"),
+    ],
+)
+def test_the_annotations_fix_hint(conflict: dict[str, Any], base: dict[str, Any],
+                                  hint: str) -> None:
+    from migration_ci.report.fix_section import fix_hint
+
+    assert fix_hint(conflict, base) == hint
+
+
+def test_a_path_that_cannot_be_pasted_adds_everything() -> None:
+    report = sample_report.conflicted()
+    report["check"]["conflicts"][0]["merge_file"]["path"] = "shop/migrations/0008_a\nb.py"
+    assert fix_commands(comment.render_comment(report))[2:4] == [
+        "migration-ci fix --no-header", "git add -A"]
+
+
+def test_the_merge_path_without_a_file_is_made_from_the_folder_and_name() -> None:
+    from migration_ci.report.fix_section import merge_path
+
+    assert merge_path({"migrations_dir": "shop/migrations", "merge_name": "0008_m"}) == \
+        "shop/migrations/0008_m.py"
+    assert merge_path({"migrations_dir": "", "merge_name": "0008_m"}) == "0008_m.py"
+    assert merge_path({"migrations_dir": "shop/migrations"}) == ""
+    assert merge_path({"merge_file": {"path": "a/b.py"}, "merge_name": "0008_m"}) == "a/b.py"

@@ -29,7 +29,7 @@ COMMENTS = "/repos/acme/shop/issues/5/comments"
 def _python_says() -> str:
     """What this Python says on indexing a string by a string (3.11 added ", not 'str'")."""
     try:
-        "<html>"["id"]  # type: ignore[index]
+        "<html>"["id"]  # type: ignore[index]  # noqa: RUF016
     except TypeError as exc:
         return f"TypeError: {exc}"
     raise AssertionError("indexing a string by a string raised nothing")

@@ -15,6 +15,8 @@ a Product table), then one branch migration per app holding the case's single op
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -459,3 +461,52 @@ def test_every_rule_has_a_case_where_it_does_not_apply_on_each_engine() -> None:
             negatives = [case.name for case in CASES
                          if vendor in case.expect and case.expect[vendor].rule != rule.id]
             assert negatives, (rule.id, vendor)
+
+
+# -- the recording the fast tests replay ----------------------------------------------------------
+
+RECORDED = Path(__file__).parent / "fixtures" / "risk_facts.json"
+
+
+def recorded_facts() -> dict[str, Any]:
+    """``{"django": "5.2", "cases": {case name: {vendor: the operation's facts}}}``."""
+    recording: dict[str, Any] = json.loads(RECORDED.read_text(encoding="utf-8"))
+    return recording
+
+
+@pytest.mark.parametrize("engine", engine_params())
+def test_the_recorded_facts_are_what_the_worker_observes(engine: Engine, plans: Plans) -> None:
+    """``tests/test_risk_replayed.py`` judges these facts without a database; here they are
+    observed again, so the recording cannot drift from what the worker sees. After a
+    deliberate change, rewrite it with ``MIGRATION_CI_UPDATE_FIXTURES=1`` and review the diff."""
+    recording = recorded_facts()
+    if django.get_version().rsplit(".", 1)[0] != recording["django"]:
+        pytest.skip(f"the facts were recorded on Django {recording['django']}")
+    plan = plans.get(engine)
+    observed = {case.name: without_the_time(plan.operations[app_label(index)]["facts"])
+                for index, case in enumerate(CASES) if case.runs_on(engine.vendor)}
+    if os.environ.get("MIGRATION_CI_UPDATE_FIXTURES"):
+        for name, facts in observed.items():
+            recording["cases"].setdefault(name, {})[engine.vendor] = facts
+        RECORDED.write_text(json.dumps(recording, indent=1, sort_keys=True) + "\n",
+                            encoding="utf-8")
+    recorded = {name: by_vendor[engine.vendor] for name, by_vendor in recording["cases"].items()
+                if engine.vendor in by_vendor}
+    assert json.loads(json.dumps(observed)) == recorded
+
+
+# auto_now fills existing rows with the time the SQL was made.
+_TIMESTAMP = re.compile(r"'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?(\+00:00)?'")
+
+
+def without_the_time(facts: dict[str, Any]) -> dict[str, Any]:
+    statements = facts.get("statements")
+    if statements is None:
+        return facts
+    return {**facts, "statements": [_TIMESTAMP.sub("'2026-01-01 00:00:00'", s)
+                                    for s in statements]}
+
+
+def test_case_names_are_unique() -> None:
+    names = [case.name for case in CASES]
+    assert len(names) == len(set(names))
