@@ -463,3 +463,25 @@ def test_the_merge_path_without_a_file_is_made_from_the_folder_and_name() -> Non
     assert merge_path({"migrations_dir": "", "merge_name": "0008_m"}) == "0008_m.py"
     assert merge_path({"migrations_dir": "shop/migrations"}) == ""
     assert merge_path({"merge_file": {"path": "a/b.py"}, "merge_name": "0008_m"}) == "a/b.py"
+
+
+def test_a_conflict_whose_merge_cannot_be_written_is_left_out_of_the_commands() -> None:
+    report = sample_report.conflicted()
+    shop = report["check"]["conflicts"][0]
+    users = {**shop, "app_label": "users", "migrations_dir": "users/migrations",
+             "merge_name": "0002_merge_a_b", "merge_error": "a leaf name holds a line break",
+             "merge_file": {"path": "users/migrations/0002_merge_a_b.py", "content": "..."}}
+    report["check"]["conflicts"].append(users)
+    assert "users/migrations/0002_merge_a_b.py" not in "\n".join(
+        fix_commands(comment.render_comment(report)))
+    report["check"]["conflicts"] = [users]
+    assert "```sh" not in comment.render_comment(report)
+
+
+def test_rebase_adds_every_folder_it_renumbers_in() -> None:
+    report = sample_report.conflicted()
+    shop = report["check"]["conflicts"][0]
+    report["check"]["conflicts"].append({**shop, "app_label": "users",
+                                         "migrations_dir": "users/migrations"})
+    assert fix_commands(comment.render_comment(report, strategy="rebase"))[3] == \
+        "git add -A -- shop/migrations users/migrations"
