@@ -50,7 +50,8 @@ MODULES = {  # name: (the module, the test files that exercise it)
                    ["tests/test_risk.py", "tests/test_risk_boundaries.py",
                     "tests/test_risk_replayed.py", "tests/test_risk_conditions.py"]),
     "comment": ("migration_ci/report/comment.py", COMMENT_TESTS),
-    "plan_section": ("migration_ci/report/plan_section.py", [*COMMENT_TESTS, "tests/test_plan.py"]),
+    "plan_section": ("migration_ci/report/plan_section.py",
+                     [*COMMENT_TESTS, "tests/test_plan.py", "tests/test_plan_section.py"]),
     "fix_section": ("migration_ci/report/fix_section.py", COMMENT_TESTS),
 }
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}

@@ -54,6 +54,15 @@ def test_packages_files_and_exclusions() -> None:
                      id="AppConfig label"),
         pytest.param(config("    name = 'src.retail'\n"), {}, "retail",
                      id="last part of AppConfig name"),
+        pytest.param(config("    name = 'src.sub.retail'\n"), {}, "retail",
+                     id="last part of a deeper AppConfig name"),
+        pytest.param(None, {"src.shop": "mine"}, "mine", id="override by the folder, dotted"),
+        pytest.param(config("    name = 1\n    label = 2\n"), {}, "shop",
+                     id="name and label that are not strings: folder name"),
+        pytest.param("class Helper(make_base()):\n    name = 'h'\n\n\n"
+                     + config("    name = 'x'\n    label = 'store'\n")
+                     + "\n\nclass Mixin(object):\n    label = 'mixin'\n", {}, "store",
+                     id="helper classes are not configs"),
         pytest.param(config("    name = 'src.shop'\n    label = 'store'\n")
                      + "\n\nclass Other(AppConfig):\n    name = 'src.shop'\n    label = 'other'\n"
                        "    default = True\n", {}, "other", id="default = True wins"),
@@ -88,7 +97,7 @@ def test_duplicate_labels_are_an_error() -> None:
     assert str(caught.value) == (
         "Two migration packages have the app label 'shop': a/shop/migrations and "
         "b/shop/migrations. Give them distinct labels in .migration-ci.yml, e.g. "
-        "app_labels: {b/shop: shop_2}, or exclude one with exclude:."
+        "app-labels: {b/shop: shop_2}, or exclude one with exclude:."
     )
 
 
@@ -215,3 +224,43 @@ def test_app_label_from_real_apps_py(apps_py: str, label: str) -> None:
     tree = Tree({"src/shop/migrations/__init__.py": "", "src/shop/apps.py": apps_py})
     [package] = find_packages(tree.files, tree.read)
     assert package.app_label == label
+
+
+def test_a_migrations_package_at_the_root_needs_a_label() -> None:
+    tree = Tree({"migrations/__init__.py": "", "models.py": ""})
+    with pytest.raises(ConfigError) as caught:
+        find_packages(tree.files, tree.read)
+    assert str(caught.value) == (
+        "A migrations package sits at the root of the scanned tree, so its app has no folder "
+        "name to use as a label. Set it in .migration-ci.yml: app-labels: {'.': your_label}.")
+    assert find_packages(tree.files, tree.read, label_overrides={".": "core"})[0].app_label \
+        == "core"
+
+
+def test_nothing_to_read_reads_nothing() -> None:
+    tree = Tree({"shop/migrations/__init__.py": "", "shop/models.py": ""})
+    assert [p.app_label for p in find_packages(tree.files, tree.read)] == ["shop"]
+    assert tree.reads == []
+
+
+def test_a_module_name_may_start_with_any_letter() -> None:
+    from migration_ci.graph.scan import is_migration_module
+
+    assert is_migration_module("X0001_initial.py")
+    assert is_migration_module("0001_initial.py")
+    assert not is_migration_module("_0001.py")
+    assert not is_migration_module("~0001.py")
+
+
+def test_the_user_model_defaults_to_auth_user() -> None:
+    tree = Tree({
+        "shop/migrations/__init__.py": "",
+        "shop/migrations/0001_initial.py": "from django.conf import settings\n"
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        "    dependencies = [migrations.swappable_dependency(settings.AUTH_USER_MODEL)]\n",
+    })
+    [spec] = load_specs(find_packages(tree.files, tree.read), tree.read)
+    assert spec.dependencies == (("auth", "__first__"),)
+    [spec] = load_specs(find_packages(tree.files, tree.read), tree.read,
+                        auth_user_model="accounts.User")
+    assert spec.dependencies == (("accounts", "__first__"),)

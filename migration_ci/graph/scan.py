@@ -120,7 +120,7 @@ def not_migrations_reason(app_dir: str, modules: int) -> str:
 def get_app_label(app_dir: str, apps_source: bytes | None, overrides: Mapping[str, str]) -> str:
     """The label Django gives the app: override, else its AppConfig, else its folder name."""
     config_name, config_label = read_app_config(apps_source) if apps_source else (None, None)
-    for key in (app_dir, app_dir.replace("/", "."), config_name):
+    for key in (app_dir or ".", app_dir.replace("/", "."), config_name):
         if key and key in overrides:
             return overrides[key]
     if config_label:
@@ -131,7 +131,7 @@ def get_app_label(app_dir: str, apps_source: bytes | None, overrides: Mapping[st
         raise ConfigError(
             "A migrations package sits at the root of the scanned tree, so its app has no "
             "folder name to use as a label.",
-            "Set it in .migration-ci.yml: app_labels: {'.': your_label}.",
+            "Set it in .migration-ci.yml: app-labels: {'.': your_label}.",
         )
     return posixpath.basename(app_dir)
 
@@ -185,7 +185,7 @@ def _check_unique_labels(packages: Sequence[MigrationPackage]) -> None:
                 f"Two migration packages have the app label '{package.app_label}': "
                 f"{other.migrations_dir} and {package.migrations_dir}.",
                 f"Give them distinct labels in .migration-ci.yml, e.g. "
-                f"app_labels: {{{package.app_dir}: {package.app_label}_2}}, "
+                f"app-labels: {{{package.app_dir}: {package.app_label}_2}}, "
                 "or exclude one with exclude:.",
             )
 
