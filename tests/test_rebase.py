@@ -312,3 +312,31 @@ def test_squashed_base_leaf_counts_by_its_last_number() -> None:
     assert rebase.renames == (
         ("shop/migrations/0007_add_sku.py", "shop/migrations/0013_add_sku.py"),
     )
+
+
+def test_every_place_naming_the_dependency_is_rewritten_and_nothing_else() -> None:
+    from migration_ci.fix.rebase import rewrite_dependency
+
+    source = (b"from django.db import migrations\n\nPARENT = ('shop', '0007_a')\n\n\n"
+              b"class Migration(migrations.Migration):\n"
+              b"    dependencies = [(\"shop\", \"0007_a\"), ('shop',\n        '0007_a'),"
+              b" ('users', '0007_a'), PARENT]\n"
+              b"    operations = []  # ('shop', '0007_a')\n")
+    assert rewrite_dependency(source, "shop", "0007_a", "0008_a_longer_name", "m.py") == (
+        b"from django.db import migrations\n\nPARENT = ('shop', '0008_a_longer_name')\n\n\n"
+        b"class Migration(migrations.Migration):\n"
+        b"    dependencies = [(\"shop\", \"0008_a_longer_name\"), ('shop',\n"
+        b"        '0008_a_longer_name'), ('users', '0007_a'), PARENT]\n"
+        b"    operations = []  # ('shop', '0007_a')\n")
+
+
+def test_a_file_that_does_not_parse_is_named_with_its_line() -> None:
+    from migration_ci.errors import MigrationFileError
+    from migration_ci.fix.rebase import rewrite_dependency
+
+    with pytest.raises(MigrationFileError) as caught:
+        rewrite_dependency(b"\n\nclass Migration(:\n", "shop", "0007_a", "0008_b",
+                           "shop/migrations/0008_b.py")
+    message = str(caught.value)
+    assert message.startswith("shop/migrations/0008_b.py:3: ")
+    assert message.endswith(". Fix the syntax error, then run the fix again.")
