@@ -19,6 +19,7 @@ import pytest
 from migration_ci.cli.main import main
 from tests.support.djangoproj import DjangoProject
 from tests.support.gitrepo import GitRepo, isolated_env
+from tests.test_differential_shapes import NOT_MIGRATIONS as NOT_APPS
 
 SHOP_0002 = """\
 from django.db import migrations
@@ -54,22 +55,6 @@ class Migration(migrations.Migration):
     dependencies = [("shop", "0003_built_up")]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
 """
-NOT_APPS = {
-    "ledger/__init__.py": "",
-    "ledger/utils.py": "",
-    "ledger/migrations/__init__.py": "",
-    "ledger/migrations/copying.py": "def copy_rows(apps, schema_editor):\n    pass\n",
-    "search/__init__.py": "",
-    "search/vectorstore/__init__.py": "",
-    "search/vectorstore/migrations/__init__.py": "",
-    "search/vectorstore/migrations/0001_create_collection.py":
-        "def upgrade(client):\n    client.create_collection('docs')\n",
-    "tests/__init__.py": "",
-    "tests/migrations/__init__.py": "",
-    "tests/migrations/test_merge.py":
-        "from django.test import SimpleTestCase\n\n\nclass MergeTests(SimpleTestCase):\n"
-        "    def test_merge(self):\n        self.assertTrue(True)\n",
-}
 NONE = "none of its modules defines a Migration class"
 SKIPPED = [
     ("ledger/migrations", f"not an app's migrations: {NONE}, and ledger has no apps.py, "
